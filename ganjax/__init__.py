@@ -1,0 +1,3 @@
+"""ganjax: GAN training, evaluation and ablation in JAX/Flax."""
+
+__version__ = "0.1.0"

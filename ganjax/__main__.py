@@ -1,0 +1,5 @@
+import sys
+
+from ganjax.cli import main
+
+sys.exit(main())

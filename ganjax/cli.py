@@ -1,0 +1,91 @@
+"""``ganjax`` command line: subcommands are thin wrappers around plain functions.
+
+  ganjax train  --config experiments/NAME.py --workdir DIR [--config.KEY=VALUE ...]
+  ganjax sample --workdir DIR --num N --out FILE.png [--seed S]
+  ganjax info   --workdir DIR
+
+Bad input is reported as one line on stderr with exit code 2 (``--debug`` shows the traceback).
+"""
+
+import argparse
+import json
+import sys
+
+from ganjax.errors import UserError
+
+
+def cmd_train(args, overrides) -> None:
+  from ganjax import config as config_lib, train
+  config = config_lib.load(args.config, overrides)
+  train.train(config, args.workdir, progress=not args.no_progress)
+  print(json.dumps(run_info(args.workdir)))
+
+
+def cmd_sample(args, overrides) -> None:
+  from ganjax import logging, train
+  if args.num <= 0:
+    raise UserError(f"--num must be positive, got {args.num}")
+  exp, state = train.load_run(args.workdir)
+  z = train.fixed_latents(exp.config, args.num, seed=args.seed)
+  logging.save_png(args.out, logging.image_grid(train.sample_images(exp, state, z), exp.value_range))
+  print(json.dumps({"out": args.out, "num": args.num, "step": int(state.step)}))
+
+
+def run_info(workdir: str) -> dict:
+  from ganjax import state as state_lib, train
+  _, state = train.load_run(workdir)
+  return {"step": int(state.step), "state_digest": state_lib.state_digest(state)}
+
+
+def cmd_info(args, overrides) -> None:
+  print(json.dumps(run_info(args.workdir)))
+
+
+def parser() -> argparse.ArgumentParser:
+  p = argparse.ArgumentParser(prog="ganjax", description=__doc__.splitlines()[0])
+  p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+  sub = p.add_subparsers(dest="command", required=True)
+
+  t = sub.add_parser("train", help="train or resume a run (extra --config.KEY=VALUE overrides)")
+  t.add_argument("--config", required=True, help="experiments/NAME.py")
+  t.add_argument("--workdir", required=True)
+  t.add_argument("--no-progress", action="store_true", help="no progress bar")
+  t.set_defaults(fn=cmd_train)
+
+  s = sub.add_parser("sample", help="write a grid of samples from the latest checkpoint")
+  s.add_argument("--workdir", required=True)
+  s.add_argument("--num", type=int, default=64)
+  s.add_argument("--out", required=True)
+  s.add_argument("--seed", type=int, default=None, help="latent seed (default: the run's)")
+  s.set_defaults(fn=cmd_sample)
+
+  i = sub.add_parser("info", help="print step and state digest of the latest checkpoint")
+  i.add_argument("--workdir", required=True)
+  i.set_defaults(fn=cmd_info)
+  return p
+
+
+def main(argv: list[str] | None = None) -> int:
+  from ganjax.config import split_cli_overrides
+  argv = sys.argv[1:] if argv is None else list(argv)
+  debug = "--debug" in argv
+  try:
+    rest, overrides = split_cli_overrides(argv)
+    args = parser().parse_args(rest)
+    if overrides and args.command != "train":
+      raise UserError(f"--config.* overrides only apply to 'ganjax train'")
+    args.fn(args, overrides)
+  except UserError as e:
+    if debug:
+      raise
+    print(f"ganjax: error: {e}", file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print("ganjax: interrupted; the last step was checkpointed, rerun the same command to "
+          "resume", file=sys.stderr)
+    return 130
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,161 @@
+"""Experiment configs: load ``experiments/*.py``, apply ``--config.KEY=VALUE``, validate.
+
+A config module defines ``get_config() -> ml_collections.ConfigDict`` in the style of
+big_vision. Overrides are typed by the value already in the config, so
+``--config.batch_size=64`` stays an int and ``--config.optimizer.g.b1=0.5`` a float.
+"""
+
+import ast
+import difflib
+import importlib.util
+import os
+
+import ml_collections
+
+from ganjax.errors import UserError
+
+REQUIRED_KEYS = (
+    "seed", "total_steps", "batch_size", "log_every", "ckpt_every", "sample_every",
+    "data.name", "model.name", "loss.name", "optimizer.g.name", "optimizer.d.name",
+)
+
+
+def load(path: str, overrides: dict[str, str] | None = None) -> ml_collections.ConfigDict:
+  """Loads the config module at ``path``, applies string overrides and validates."""
+  if not os.path.isfile(path):
+    raise UserError(f"config file {path!r} not found; configs live in experiments/*.py")
+  spec = importlib.util.spec_from_file_location("ganjax_experiment_config", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  if not hasattr(module, "get_config"):
+    raise UserError(f"config file {path!r} has no get_config() function")
+  config = module.get_config()
+  apply_overrides(config, overrides or {})
+  validate(config)
+  return config
+
+
+def flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
+  """All dotted leaf keys of a config."""
+  keys = []
+  for key, value in config.items():
+    name = f"{prefix}{key}"
+    if isinstance(value, ml_collections.ConfigDict):
+      keys += flat_keys(value, name + ".")
+    else:
+      keys.append(name)
+  return keys
+
+
+def _parse_value(text: str, current, key: str):
+  """Parses ``text`` into the type of ``current`` (the value the config already holds)."""
+  if isinstance(current, bool):
+    lowered = text.lower()
+    if lowered in ("true", "1", "yes"):
+      return True
+    if lowered in ("false", "0", "no"):
+      return False
+    raise UserError(f"--config.{key}={text}: expected a boolean (true/false)")
+  if isinstance(current, str):
+    return text
+  try:
+    value = ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    if current is None:
+      return text
+    raise UserError(f"--config.{key}={text}: expected {type(current).__name__}, "
+                    f"got text that is not a Python literal") from None
+  if current is None:
+    return value
+  if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+    return float(value)
+  if isinstance(current, (tuple, list)) and isinstance(value, (tuple, list)):
+    return type(current)(value)
+  if type(value) is not type(current):
+    raise UserError(f"--config.{key}={text}: expected {type(current).__name__}, "
+                    f"got {type(value).__name__}")
+  return value
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]) -> None:
+  """Sets each dotted ``key`` to its parsed value, refusing keys the config lacks."""
+  valid = flat_keys(config)
+  for key, text in overrides.items():
+    if key not in valid:
+      close = difflib.get_close_matches(key, valid, n=1)
+      hint = f"; did you mean --config.{close[0]}?" if close else ""
+      raise UserError(f"unknown config key {key!r}{hint}")
+    *parents, leaf = key.split(".")
+    node = config
+    for part in parents:
+      node = node[part]
+    node[leaf] = _parse_value(text, node[leaf], key)
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks the keys every experiment needs and the values that must be positive."""
+  valid = set(flat_keys(config))
+  missing = [k for k in REQUIRED_KEYS if k not in valid]
+  if missing:
+    raise UserError(f"config lacks required keys: {', '.join(missing)}")
+  for key in ("total_steps", "batch_size", "log_every", "ckpt_every", "sample_every"):
+    if config[key] <= 0:
+      raise UserError(f"config.{key} must be positive, got {config[key]}")
+  if config.get("n_critic", 1) < 1:
+    raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
+
+
+def split_cli_overrides(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+  """Separates ``--config.KEY=VALUE`` / ``--config.KEY VALUE`` from other arguments."""
+  rest, overrides = [], {}
+  i = 0
+  while i < len(argv):
+    arg = argv[i]
+    if arg.startswith("--config."):
+      body = arg[len("--config."):]
+      if "=" in body:
+        key, value = body.split("=", 1)
+      elif i + 1 < len(argv):
+        key, value = body, argv[i + 1]
+        i += 1
+      else:
+        raise UserError(f"{arg} needs a value: {arg}=VALUE")
+      overrides[key] = value
+    else:
+      rest.append(arg)
+    i += 1
+  return rest, overrides
+
+
+def optimizer_config(name: str = "adam", learning_rate: float = 2e-4,
+                     **overrides) -> ml_collections.ConfigDict:
+  """Every optimizer hyper-parameter the factory reads, so each can be overridden."""
+  cfg = ml_collections.ConfigDict(dict(
+      name=name, learning_rate=learning_rate, b1=0.5, b2=0.999, eps=1e-8, momentum=0.9,
+      nesterov=False, decay=0.9, schedule="constant", warmup_steps=0,
+      end_learning_rate_factor=0.0, grad_clip_norm=0.0))
+  cfg.update(overrides)
+  return cfg
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """The keys every experiment has, with defaults; experiments change what they need."""
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.total_steps = 1000
+  c.batch_size = 128
+  c.n_critic = 1                  # discriminator updates per generator update
+  c.latent_dim = 100
+  c.ema_decay = 0.0               # > 0 keeps an EMA of the generator for sampling
+  c.log_every = 50
+  c.ckpt_every = 500
+  c.keep_checkpoints = 3
+  c.sample_every = 500
+  c.num_sample_images = 64
+  c.data = ml_collections.ConfigDict(dict(
+      name="fashion_mnist", source="auto", path="", split="train", download=False))
+  c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={}))
+  c.loss = ml_collections.ConfigDict(dict(name="non_saturating", real_label=1.0))
+  c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
+  c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
+  return c

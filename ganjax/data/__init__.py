@@ -1,0 +1,52 @@
+"""One interface for every image source: ``open_source(config.data)`` → ``.get(indices)``."""
+
+import os
+
+import ml_collections
+
+from ganjax.data.folder import load_folder
+from ganjax.data.idx import find_split, load_split
+from ganjax.data.pipeline import ArraySource, Batches  # noqa: F401
+from ganjax.errors import UserError
+
+# MNIST-format datasets read from IDX files: name -> (environment variable, default folder).
+IDX_DATASETS = {
+    "fashion_mnist": ("GANJAX_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"),
+    "mnist": ("GANJAX_MNIST_DIR", "/usr/share/datasets/mnist"),
+}
+SOURCES = ("auto", "idx", "tfds", "folder")
+
+
+def idx_directory(cfg: ml_collections.ConfigDict) -> str:
+  env, default = IDX_DATASETS.get(cfg.name, ("GANJAX_IDX_DIR", ""))
+  return cfg.path or os.environ.get(env) or default
+
+
+def open_source(cfg: ml_collections.ConfigDict):
+  """Opens ``cfg.name`` from IDX files, TFDS or an image folder, as ``cfg.source`` says.
+
+  ``auto``: IDX files when the name is an MNIST-format dataset and its files exist, else TFDS.
+  """
+  if cfg.source not in SOURCES:
+    raise UserError(f"unknown config.data.source {cfg.source!r}; choose from {', '.join(SOURCES)}")
+  if cfg.source == "folder" or cfg.name == "folder":
+    return ArraySource(*load_folder(cfg.path))
+  if cfg.source == "idx" or (cfg.source == "auto" and cfg.name in IDX_DATASETS):
+    directory = idx_directory(cfg)
+    if directory and find_split(directory, cfg.split):
+      return ArraySource(*load_split(directory, cfg.split))
+    if cfg.source == "idx":
+      raise UserError(f"no IDX files for {cfg.name!r} split {cfg.split!r} in {directory!r}; "
+                      "set --config.data.path to the folder holding them")
+  from ganjax.data.tfds import TFDSSource
+  try:
+    return TFDSSource(cfg.name, cfg.split, data_dir=cfg.path if cfg.source == "tfds" else None,
+                      download=cfg.download)
+  except UserError as e:
+    if cfg.name not in IDX_DATASETS:
+      raise
+    env, default = IDX_DATASETS[cfg.name]
+    hint = (" (apt-get install dataset-fashion-mnist)" if cfg.name == "fashion_mnist" else "")
+    raise UserError(f"dataset {cfg.name!r} not found: no IDX files in {idx_directory(cfg)!r}"
+                    f"{hint}, set {env} or --config.data.path to a folder with them, or "
+                    f"prepare TFDS {cfg.name!r}. TFDS said: {e}") from None

@@ -1,0 +1,8 @@
+"""The one exception type that the command line reports as a single line."""
+
+
+class UserError(Exception):
+  """Bad input from the user: the message names the problem and the fix.
+
+  The CLI prints it as one line (no traceback unless ``--debug``) and exits 2.
+  """

@@ -1,0 +1,102 @@
+"""Host-side outputs of a run: metrics.jsonl, TensorBoard events, sample PNGs, loss plots."""
+
+import json
+import math
+import os
+
+import numpy as np
+from PIL import Image
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def image_grid(images: np.ndarray, value_range=(-1.0, 1.0), columns: int | None = None) -> np.ndarray:
+  """(N, H, W, C) float images in ``value_range`` → one uint8 (rows·H, cols·W, C) grid."""
+  lo, hi = value_range
+  n, h, w, c = images.shape
+  columns = columns or int(math.ceil(math.sqrt(n)))
+  rows = int(math.ceil(n / columns))
+  pixels = np.clip((np.asarray(images, np.float32) - lo) / (hi - lo), 0.0, 1.0)
+  pixels = np.round(pixels * 255).astype(np.uint8)
+  grid = np.zeros((rows * h, columns * w, c), np.uint8)
+  for i in range(n):
+    r, col = divmod(i, columns)
+    grid[r * h:(r + 1) * h, col * w:(col + 1) * w] = pixels[i]
+  return grid
+
+
+def save_png(path: str, grid: np.ndarray, scale: int = 2) -> None:
+  """Writes a uint8 grid as PNG, enlarged ``scale``× with nearest-neighbour pixels."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  image = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+  if scale > 1:
+    image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+  image.save(path)
+
+
+def read_metrics(workdir: str) -> list[dict]:
+  path = os.path.join(workdir, METRICS_FILE)
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+class RunWriter:
+  """Writes one run's metrics and images into its workdir (JSONL + TensorBoard + PNG)."""
+
+  def __init__(self, workdir: str, resume_step: int = 0):
+    from tensorboardX import SummaryWriter
+    self.workdir = workdir
+    self._drop_records_after(resume_step)
+    self._jsonl = open(os.path.join(workdir, METRICS_FILE), "a")
+    self._tb = SummaryWriter(os.path.join(workdir, "tb"))
+
+  def _drop_records_after(self, step: int) -> None:
+    """On resume, forgets records logged after the checkpoint the run restarts from."""
+    records = read_metrics(self.workdir)
+    kept = [r for r in records if r["step"] <= step]
+    if len(kept) != len(records):
+      with open(os.path.join(self.workdir, METRICS_FILE), "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in kept)
+
+  def scalars(self, step: int, metrics: dict) -> None:
+    self._jsonl.write(json.dumps({"step": step, **metrics}) + "\n")
+    self._jsonl.flush()
+    for key, value in metrics.items():
+      self._tb.add_scalar(key, value, step)
+
+  def samples(self, step: int, grid: np.ndarray) -> str:
+    path = os.path.join(self.workdir, "samples", f"step_{step:07d}.png")
+    save_png(path, grid)
+    self._tb.add_image("samples", grid, step, dataformats="HWC")
+    return path
+
+  def close(self) -> None:
+    self._jsonl.close()
+    self._tb.close()
+
+
+def plot_losses(workdir: str, keys=("d_loss", "g_loss")) -> str | None:
+  """Plots the loss curves from metrics.jsonl to plots/losses.png; returns the path."""
+  records = read_metrics(workdir)
+  if not records:
+    return None
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  fig, ax = plt.subplots(figsize=(7, 4))
+  for key in keys:
+    points = [(r["step"], r[key]) for r in records if key in r]
+    if points:
+      ax.plot(*zip(*points), label=key)
+  ax.set_xlabel("step")
+  ax.set_ylabel("loss")
+  ax.legend()
+  ax.grid(alpha=0.3)
+  path = os.path.join(workdir, "plots", "losses.png")
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path

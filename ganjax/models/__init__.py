@@ -1,0 +1,39 @@
+"""Model registry: ``build(config.model, image_shape, axis_name) -> (generator, discriminator)``."""
+
+import ml_collections
+
+from ganjax.errors import UserError
+from ganjax.models.dcgan import (DCGANDiscriminator, DCGANGenerator,
+                                 radford_discriminator_kwargs, radford_generator_kwargs)
+from ganjax.models.layers import UPSAMPLE_MODES
+from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
+
+MODEL_NAMES = ("mlp", "dcgan")
+
+
+def _kwargs(section) -> dict:
+  """Config section → constructor kwargs; lists (from JSON) become hashable tuples."""
+  return {k: tuple(v) if isinstance(v, list) else v for k, v in dict(section).items()}
+
+
+def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None = "batch"):
+  """Instantiates the generator and discriminator that ``model`` (config.model) names."""
+  image_shape = tuple(image_shape)
+  g_kw = _kwargs(model.get("generator", {}))
+  d_kw = _kwargs(model.get("discriminator", {}))
+  if model.name == "mlp":
+    return MLPGenerator(image_shape=image_shape, **g_kw), MLPDiscriminator(**d_kw)
+  if model.name == "dcgan":
+    if g_kw.get("upsample", "subpixel") not in UPSAMPLE_MODES:
+      raise UserError(f"unknown config.model.generator.upsample {g_kw['upsample']!r}; "
+                      f"choose from {', '.join(UPSAMPLE_MODES)}")
+    size = image_shape[0]
+    if size != 28 and "start_size" not in g_kw:
+      if size not in (32, 64):
+        raise UserError(f"no DCGAN preset for {size}×{size} images; set "
+                        "config.model.generator.start_size/features/strides")
+      g_kw = {**radford_generator_kwargs(size), **g_kw}
+      d_kw = {**radford_discriminator_kwargs(size), **d_kw}
+    return (DCGANGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
+            DCGANDiscriminator(axis_name=axis_name, **d_kw))
+  raise UserError(f"unknown config.model.name {model.name!r}; choose from {', '.join(MODEL_NAMES)}")

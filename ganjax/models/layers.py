@@ -1,0 +1,86 @@
+"""Building blocks shared by the generators and discriminators."""
+
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+UPSAMPLE_MODES = ("conv_transpose", "subpixel", "resize_conv")
+
+ACTIVATIONS = {
+    "relu": nn.relu,
+    "leaky_relu": functools.partial(nn.leaky_relu, negative_slope=0.2),
+    "tanh": jnp.tanh,
+    "sigmoid": nn.sigmoid,
+    "identity": lambda x: x,
+}
+
+
+def activation(name: str):
+  """Looks up an activation function by config name."""
+  return ACTIVATIONS[name]
+
+
+def depth_to_space(x: jax.Array, block: int) -> jax.Array:
+  """Rearranges (N, H, W, C·b²) into (N, H·b, W·b, C), the pixel shuffle of Shi et al. 2016.
+
+  Channel index ``(i·b + j)·C + c`` of input pixel (h, w) goes to output pixel
+  (h·b + i, w·b + j), channel c.
+  """
+  n, h, w, c = x.shape
+  out = c // (block * block)
+  x = x.reshape(n, h, w, block, block, out)
+  x = x.transpose(0, 1, 3, 2, 4, 5)
+  return x.reshape(n, h * block, w * block, out)
+
+
+def subpixel_kernel_size(kernel_size: int, stride: int) -> int:
+  """Low-resolution kernel that covers a stride-``stride`` transposed conv of ``kernel_size``.
+
+  Each output phase of a transposed convolution sees ceil(k/s) input pixels per axis; we
+  round up to an odd size so that SAME padding stays centred.
+  """
+  size = -(-kernel_size // stride)
+  return size if size % 2 else size + 1
+
+
+class Upsample(nn.Module):
+  """A learned ×``stride`` upsampling to ``features`` channels.
+
+  Modes (same function class, different cost):
+    conv_transpose: ``nn.ConvTranspose`` with stride ``stride`` (Radford et al. 2016).
+    subpixel: a convolution at the low resolution to ``features·stride²`` channels, then
+      depth-to-space (Shi et al. 2016). Avoids XLA:CPU's slow transposed-conv weight gradient.
+    resize_conv: nearest-neighbour resize, then a convolution (Odena et al. 2016,
+      "Deconvolution and checkerboard artifacts").
+  """
+  features: int
+  kernel_size: int = 5
+  stride: int = 2
+  mode: str = "subpixel"
+  use_bias: bool = True
+
+  @nn.compact
+  def __call__(self, x):
+    k, s = self.kernel_size, self.stride
+    if self.mode == "conv_transpose":
+      return nn.ConvTranspose(self.features, (k, k), strides=(s, s), padding="SAME",
+                              use_bias=self.use_bias)(x)
+    if self.mode == "subpixel":
+      if s == 1:
+        return nn.Conv(self.features, (k, k), padding="SAME", use_bias=self.use_bias)(x)
+      ks = subpixel_kernel_size(k, s)
+      x = nn.Conv(self.features * s * s, (ks, ks), padding="SAME", use_bias=self.use_bias)(x)
+      return depth_to_space(x, s)
+    if self.mode == "resize_conv":
+      if s > 1:
+        n, h, w, c = x.shape
+        x = jax.image.resize(x, (n, h * s, w * s, c), method="nearest")
+      return nn.Conv(self.features, (k, k), padding="SAME", use_bias=self.use_bias)(x)
+    raise ValueError(f"unknown upsampling mode {self.mode!r}; choose from {UPSAMPLE_MODES}")
+
+
+def batch_norm(train: bool, axis_name: str | None, momentum: float = 0.9) -> nn.BatchNorm:
+  """Batch norm whose statistics are averaged over ``axis_name`` (all devices) in training."""
+  return nn.BatchNorm(use_running_average=not train, momentum=momentum, axis_name=axis_name)

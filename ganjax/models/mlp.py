@@ -1,0 +1,46 @@
+"""The fully connected GAN of the classic MNIST tutorials (Goodfellow et al. 2014)."""
+
+import math
+from typing import Sequence
+
+import flax.linen as nn
+
+from ganjax.models.layers import activation
+
+
+class MLPGenerator(nn.Module):
+  """z → hidden layers → prod(image_shape), reshaped to an NHWC image.
+
+  Defaults give 100 → 128 → 128 → 100 → 784 with a sigmoid output (images in [0, 1]).
+  """
+  image_shape: Sequence[int] = (28, 28, 1)
+  hidden: Sequence[int] = (128, 128, 100)
+  hidden_activation: str = "relu"
+  output_activation: str = "sigmoid"
+  dropout: float = 0.0
+
+  @nn.compact
+  def __call__(self, z, train: bool = True):
+    x = z
+    for width in self.hidden:
+      x = activation(self.hidden_activation)(nn.Dense(width)(x))
+      if self.dropout:
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    x = nn.Dense(math.prod(self.image_shape))(x)
+    return activation(self.output_activation)(x).reshape((z.shape[0], *self.image_shape))
+
+
+class MLPDiscriminator(nn.Module):
+  """Flattened image → hidden layers → one logit (784 → 128 → 128 → 1 by default)."""
+  hidden: Sequence[int] = (128, 128)
+  hidden_activation: str = "leaky_relu"
+  dropout: float = 0.0
+
+  @nn.compact
+  def __call__(self, x, train: bool = True):
+    x = x.reshape((x.shape[0], -1))
+    for width in self.hidden:
+      x = activation(self.hidden_activation)(nn.Dense(width)(x))
+      if self.dropout:
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return nn.Dense(1)(x)[:, 0]

@@ -1,0 +1,3 @@
+"""Optimizers: the config factory and ganjax's own Optax transforms."""
+
+from ganjax.optim.factory import OPTIMIZERS, make, register  # noqa: F401

@@ -1,0 +1,76 @@
+"""Config → ``optax.GradientTransformation`` for the generator or the discriminator.
+
+``config.optimizer.g`` and ``config.optimizer.d`` are independent ConfigDicts with a ``name``
+from ``OPTIMIZERS`` and the hyper-parameters that optimizer reads. The learning rate is a
+schedule (``constant``, ``cosine``, ``linear``) with optional linear warm-up, and an optional
+global-norm clip runs first. New optimizers plug in with ``@register("name")``.
+"""
+
+from typing import Callable
+
+import ml_collections
+import optax
+
+from ganjax.errors import UserError
+
+Builder = Callable[[optax.ScalarOrSchedule, ml_collections.ConfigDict], optax.GradientTransformation]
+OPTIMIZERS: dict[str, Builder] = {}
+
+
+def register(name: str):
+  """Decorator adding ``builder(learning_rate, cfg)`` under ``name``."""
+  def wrap(builder: Builder) -> Builder:
+    OPTIMIZERS[name] = builder
+    return builder
+  return wrap
+
+
+@register("adam")
+def _adam(lr, cfg):
+  return optax.adam(lr, b1=cfg.get("b1", 0.9), b2=cfg.get("b2", 0.999), eps=cfg.get("eps", 1e-8))
+
+
+@register("rmsprop")
+def _rmsprop(lr, cfg):
+  return optax.rmsprop(lr, decay=cfg.get("decay", 0.9), eps=cfg.get("eps", 1e-8))
+
+
+@register("sgd")
+def _sgd(lr, cfg):
+  return optax.sgd(lr)
+
+
+@register("momentum")
+def _momentum(lr, cfg):
+  return optax.sgd(lr, momentum=cfg.get("momentum", 0.9), nesterov=cfg.get("nesterov", False))
+
+
+def learning_rate_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
+  """The schedule ``cfg.schedule`` over ``total_steps`` optimizer updates, after warm-up."""
+  lr = cfg.learning_rate
+  warmup = cfg.get("warmup_steps", 0)
+  name = cfg.get("schedule", "constant")
+  decay_steps = max(total_steps - warmup, 1)
+  end = lr * cfg.get("end_learning_rate_factor", 0.0)
+  if name == "constant":
+    main = optax.constant_schedule(lr)
+  elif name == "cosine":
+    main = optax.cosine_decay_schedule(lr, decay_steps, alpha=cfg.get("end_learning_rate_factor", 0.0))
+  elif name == "linear":
+    main = optax.linear_schedule(lr, end, decay_steps)
+  else:
+    raise UserError(f"unknown learning-rate schedule {name!r}; choose constant, cosine or linear")
+  if warmup:
+    return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
+  return main
+
+
+def make(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTransformation:
+  """Builds the optimizer that ``cfg`` (config.optimizer.g or .d) describes."""
+  if cfg.name not in OPTIMIZERS:
+    raise UserError(f"unknown optimizer {cfg.name!r}; choose from {', '.join(sorted(OPTIMIZERS))}")
+  if cfg.learning_rate <= 0:
+    raise UserError(f"learning_rate must be positive, got {cfg.learning_rate}")
+  tx = OPTIMIZERS[cfg.name](learning_rate_schedule(cfg, total_steps), cfg)
+  clip = cfg.get("grad_clip_norm", 0.0)
+  return optax.chain(optax.clip_by_global_norm(clip), tx) if clip else tx

@@ -1,0 +1,68 @@
+"""The GAN state pytree: everything a resumed run needs except the config."""
+
+import hashlib
+from typing import Any
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+@flax.struct.dataclass
+class GANState:
+  """One GAN run as a plain pytree.
+
+  Attributes:
+    step: int32 scalar, number of completed train steps.
+    rng: uint32[2] raw PRNG key; step n uses ``fold_in(rng, n)``.
+    g_params, d_params: generator and discriminator parameters.
+    g_batch_stats, d_batch_stats: batch-norm running statistics ({} when a net has none).
+    g_opt_state, d_opt_state: optax states.
+    ema_params: exponential moving average of ``g_params``, or None when EMA is off.
+  """
+  step: jax.Array
+  rng: jax.Array
+  g_params: Any
+  d_params: Any
+  g_batch_stats: Any
+  d_batch_stats: Any
+  g_opt_state: optax.OptState
+  d_opt_state: optax.OptState
+  ema_params: Any = None
+
+
+def init_state(seed: int, generator, discriminator, g_tx: optax.GradientTransformation,
+               d_tx: optax.GradientTransformation, latent_dim: int, image_shape,
+               use_ema: bool = False) -> GANState:
+  """Initialises both networks and optimizers from ``seed`` (pure; works under eval_shape)."""
+  rng = jax.random.PRNGKey(seed)
+  g_key, d_key, run_key = jax.random.split(rng, 3)
+  z = jnp.zeros((1, latent_dim), jnp.float32)
+  x = jnp.zeros((1, *image_shape), jnp.float32)
+  g_vars = generator.init({"params": g_key, "dropout": g_key}, z, train=False)
+  d_vars = discriminator.init({"params": d_key, "dropout": d_key}, x, train=False)
+  g_params, d_params = g_vars["params"], d_vars["params"]
+  return GANState(
+      step=jnp.zeros((), jnp.int32),
+      rng=run_key,
+      g_params=g_params,
+      d_params=d_params,
+      g_batch_stats=g_vars.get("batch_stats", {}),
+      d_batch_stats=d_vars.get("batch_stats", {}),
+      g_opt_state=g_tx.init(g_params),
+      d_opt_state=d_tx.init(d_params),
+      ema_params=jax.tree.map(jnp.copy, g_params) if use_ema else None,
+  )
+
+
+def state_digest(state) -> str:
+  """sha256 over every leaf (path, dtype, shape and bytes) of a host-side state."""
+  digest = hashlib.sha256()
+  for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
+    array = np.asarray(jax.device_get(leaf))
+    digest.update(jax.tree_util.keystr(path).encode())
+    digest.update(f"{array.dtype}{array.shape}".encode())
+    digest.update(np.ascontiguousarray(array).tobytes())
+  return digest.hexdigest()

@@ -1,0 +1,172 @@
+"""Assembles an experiment from its config and runs the host-side training loop.
+
+Data flows one way: config → data batches → GANState → train step → (checkpoint, metrics,
+samples). Everything stateful on the host (files, progress bar) lives here and in
+``ganjax.logging`` / ``ganjax.checkpoint``; the step itself is pure (``ganjax.train_step``).
+"""
+
+import functools
+import json
+import os
+import time
+from typing import NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from tqdm import tqdm
+
+from ganjax import data, losses, models
+from ganjax.checkpoint import Checkpointer
+from ganjax.errors import UserError
+from ganjax.logging import RunWriter, image_grid, plot_losses
+from ganjax.optim import factory
+from ganjax.parallel import AXIS, DataParallel
+from ganjax.state import GANState, init_state
+from ganjax.train_step import make_train_step
+
+OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+
+
+class Experiment(NamedTuple):
+  """The pure pieces a config describes."""
+  config: ml_collections.ConfigDict
+  generator: nn.Module
+  discriminator: nn.Module
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+  image_shape: tuple
+  value_range: tuple
+
+  def init(self) -> GANState:
+    c = self.config
+    return init_state(c.seed, self.generator, self.discriminator, self.g_tx, self.d_tx,
+                      c.latent_dim, self.image_shape, use_ema=c.ema_decay > 0)
+
+  def train_step(self, global_batch: int):
+    c = self.config
+    g_loss, d_loss = losses.get(c.loss.name)
+    if c.loss.real_label != 1.0:
+      d_loss = functools.partial(d_loss, real_label=c.loss.real_label)
+    return make_train_step(self.generator, self.discriminator, g_loss, d_loss, self.g_tx,
+                           self.d_tx, latent_dim=c.latent_dim, global_batch=global_batch,
+                           n_critic=c.n_critic, ema_decay=c.ema_decay, axis_name=AXIS)
+
+
+def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
+  """Models, optimizers and value range for ``config`` and images of ``image_shape``."""
+  losses.get(config.loss.name)  # fail early on a bad loss name
+  generator, discriminator = models.build(config.model, image_shape, axis_name=AXIS)
+  output = getattr(generator, "output_activation", "tanh")
+  if output not in OUTPUT_RANGES:
+    raise UserError(f"generator output activation {output!r} has no image range; use tanh or sigmoid")
+  return Experiment(config, generator, discriminator,
+                    factory.make(config.optimizer.g, config.total_steps),
+                    factory.make(config.optimizer.d, config.total_steps * config.n_critic),
+                    tuple(image_shape), OUTPUT_RANGES[output])
+
+
+def fixed_latents(config: ml_collections.ConfigDict, num: int, seed: int | None = None) -> jax.Array:
+  """A latent batch that stays the same across a run (and across resumes)."""
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed if seed is None else seed), 0x5A3)
+  return jax.random.normal(key, (num, config.latent_dim), jnp.float32)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def generate(generator: nn.Module, params, batch_stats, z):
+  """Eval-mode samples (running batch-norm statistics, no dropout)."""
+  return generator.apply({"params": params, "batch_stats": batch_stats}, z, train=False)
+
+
+def sample_images(exp: Experiment, state: GANState, z) -> np.ndarray:
+  params = state.ema_params if state.ema_params is not None else state.g_params
+  return np.asarray(generate(exp.generator, params, state.g_batch_stats, z))
+
+
+def prepare_workdir(workdir: str) -> None:
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    probe = os.path.join(workdir, ".write_test")
+    with open(probe, "w") as f:
+      f.write("ok")
+    os.remove(probe)
+  except OSError as e:
+    raise UserError(f"workdir {workdir!r} is not writable ({e.strerror}); choose another "
+                    "--workdir or fix its permissions") from None
+
+
+def load_run(workdir: str) -> tuple[Experiment, GANState]:
+  """The experiment and latest checkpointed state of a finished or running workdir."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise UserError(f"{workdir!r} has no config.json; is it a ganjax train --workdir?")
+  with open(path) as f:
+    config = ml_collections.ConfigDict(json.load(f))
+  exp = build(config, config.data.image_shape)
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
+  state = ckpt.restore(jax.eval_shape(exp.init))
+  ckpt.close()
+  return exp, state
+
+
+def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True) -> GANState:
+  """Trains (or resumes) the run in ``workdir`` up to ``config.total_steps``; returns the state."""
+  prepare_workdir(workdir)
+  parallel = DataParallel(config.parallel.mode, config.parallel.num_devices)
+  parallel.check_batch(config.batch_size)
+  source = data.open_source(config.data)
+  config.data.image_shape = tuple(source.image_shape)
+  exp = build(config, source.image_shape)
+  batches = data.Batches(source, config.batch_size, config.n_critic, config.seed, exp.value_range)
+
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
+  if ckpt.latest_step() is not None:
+    host_state = ckpt.restore(jax.eval_shape(exp.init))
+  else:
+    host_state = jax.jit(exp.init)()
+  start, total = int(host_state.step), config.total_steps
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(config.to_json(indent=2))
+
+  writer = RunWriter(workdir, resume_step=start)
+  z_fixed = fixed_latents(config, config.num_sample_images)
+  step_fn = parallel.compile(exp.train_step(config.batch_size))
+  state = parallel.put_state(host_state)
+  bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
+  done, tick, tick_step = start, time.perf_counter(), start
+  try:
+    for step, batch in batches.prefetch(start, total, transform=parallel.put_batch):
+      state, metrics = step_fn(state, batch)
+      done = step + 1
+      bar.update(1)
+      if done % config.log_every == 0 or done == total:
+        scalars = parallel.get_metrics(metrics)
+        now = time.perf_counter()
+        scalars["images_per_s"] = (done - tick_step) * config.batch_size / (now - tick)
+        scalars["g_learning_rate"] = float(factory.learning_rate_schedule(config.optimizer.g, total)(step))
+        tick, tick_step = now, done
+        writer.scalars(done, scalars)
+        bar.set_postfix(d_loss=f"{scalars['d_loss']:.3f}", g_loss=f"{scalars['g_loss']:.3f}",
+                        img_s=f"{scalars['images_per_s']:.0f}")
+      if done % config.sample_every == 0 or done % config.ckpt_every == 0 or done == total:
+        host_state = parallel.get_state(state)
+        if done % config.sample_every == 0 or done == total:
+          grid = image_grid(sample_images(exp, host_state, z_fixed), exp.value_range)
+          writer.samples(done, grid)
+        if done % config.ckpt_every == 0 or done == total:
+          ckpt.save(done, host_state)
+  except KeyboardInterrupt:
+    if done > start and ckpt.latest_step() != done:
+      ckpt.save(done, parallel.get_state(state))
+    ckpt.wait()
+    raise
+  finally:
+    bar.close()
+    writer.close()
+    ckpt.wait()
+    ckpt.close()
+  plot_losses(workdir)
+  return parallel.get_state(state) if done > start else host_state

@@ -1,0 +1,120 @@
+"""The pure, per-device GAN train step.
+
+``make_train_step(...)`` returns ``step(state, batch) -> (state, metrics)`` meant to run
+under a named device axis (``ganjax.parallel``): gradients, batch-norm statistics and metrics
+are averaged with ``jax.lax.pmean(..., axis_name)``. One step is ``n_critic`` discriminator
+updates, each on its own real batch ``batch["image"][i]``, then one generator update.
+
+Randomness: step n draws from ``fold_in(state.rng, n)``, so it does not depend on how often
+the host loop restarted. Latents are drawn for the *global* batch and each device takes its
+slice, so a run gives the same result on any number of devices; dropout keys are further
+folded with the device index (dropout masks do depend on the device count).
+
+The generator runs forward once for the last critic update; its ``jax.vjp`` is reused for
+the generator update against the freshly updated discriminator (as PyTorch's DCGAN example
+does), which saves one generator forward per step.
+"""
+
+from typing import Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+
+from ganjax.state import GANState
+
+
+def _apply(model: nn.Module, params, stats, x, rng):
+  """Train-mode forward; returns (output, updated batch stats)."""
+  out, mutated = model.apply({"params": params, "batch_stats": stats}, x, train=True,
+                             rngs={"dropout": rng}, mutable=["batch_stats"])
+  return out, mutated.get("batch_stats", stats)
+
+
+def make_train_step(generator: nn.Module, discriminator: nn.Module,
+                    g_loss_fn: Callable, d_loss_fn: Callable,
+                    g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
+                    *, latent_dim: int, global_batch: int, n_critic: int = 1,
+                    ema_decay: float = 0.0, axis_name: str = "batch"):
+  """Builds the per-device train step; see the module docstring for its semantics."""
+
+  def latents(key, local_batch):
+    z = jax.random.normal(key, (global_batch, latent_dim), jnp.float32)
+    start = jax.lax.axis_index(axis_name) * local_batch
+    return jax.lax.dynamic_slice_in_dim(z, start, local_batch)
+
+  def d_update(d_params, d_stats, d_opt, real, fake, key):
+    def loss_fn(params):
+      logits, stats = _apply(discriminator, params, d_stats,
+                             jnp.concatenate([real, fake]), key)
+      real_logits, fake_logits = jnp.split(logits, 2)
+      loss = d_loss_fn(real_logits, fake_logits)
+      return loss, (stats, real_logits, fake_logits)
+
+    (loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(
+        loss_fn, has_aux=True)(d_params)
+    grads = jax.lax.pmean(grads, axis_name)
+    stats = jax.lax.pmean(stats, axis_name)
+    updates, d_opt = d_tx.update(grads, d_opt, d_params)
+    metrics = dict(d_loss=loss, d_real_logit=real_logits.mean(),
+                   d_fake_logit=fake_logits.mean(), d_grad_norm=optax.global_norm(grads))
+    return optax.apply_updates(d_params, updates), stats, d_opt, metrics
+
+  def step(state: GANState, batch: dict):
+    rng = jax.random.fold_in(state.rng, state.step)
+    device_rng = jax.random.fold_in(rng, jax.lax.axis_index(axis_name))
+    reals = batch["image"]
+    local_batch = reals.shape[1]
+
+    def keys(i):
+      z_key = jax.random.fold_in(rng, 2 * i)
+      g_key, d_key = jax.random.split(jax.random.fold_in(device_rng, 2 * i + 1))
+      return z_key, g_key, d_key
+
+    def critic(carry, inputs):
+      d_params, d_stats, d_opt, g_stats = carry
+      real, i = inputs
+      z_key, g_key, d_key = keys(i)
+      fake, g_stats = _apply(generator, state.g_params, g_stats, latents(z_key, local_batch), g_key)
+      d_params, d_stats, d_opt, metrics = d_update(
+          d_params, d_stats, d_opt, real, jax.lax.stop_gradient(fake), d_key)
+      return (d_params, d_stats, d_opt, g_stats), metrics
+
+    carry = (state.d_params, state.d_batch_stats, state.d_opt_state, state.g_batch_stats)
+    if n_critic > 1:
+      carry, _ = jax.lax.scan(critic, carry, (reals[:-1], jnp.arange(n_critic - 1)))
+    d_params, d_stats, d_opt, g_stats = carry
+
+    # Last critic update and the generator update share one generator forward.
+    z_key, g_key, d_key = keys(n_critic - 1)
+    z = latents(z_key, local_batch)
+    fake, g_vjp, g_stats = jax.vjp(
+        lambda p: _apply(generator, p, g_stats, z, g_key), state.g_params, has_aux=True)
+    g_stats = jax.lax.pmean(g_stats, axis_name)
+    d_params, d_stats, d_opt, metrics = d_update(
+        d_params, d_stats, d_opt, reals[-1], jax.lax.stop_gradient(fake), d_key)
+
+    def g_objective(fake_images):
+      # Discriminator statistics updated during the generator step are discarded.
+      logits, _ = _apply(discriminator, d_params, d_stats, fake_images,
+                         jax.random.fold_in(d_key, 1))
+      return g_loss_fn(logits)
+
+    g_loss, fake_grad = jax.value_and_grad(g_objective)(fake)
+    (g_grads,) = g_vjp(fake_grad)
+    g_grads = jax.lax.pmean(g_grads, axis_name)
+    updates, g_opt = g_tx.update(g_grads, state.g_opt_state, state.g_params)
+    g_params = optax.apply_updates(state.g_params, updates)
+    ema = state.ema_params
+    if ema is not None:
+      ema = optax.incremental_update(g_params, ema, 1.0 - ema_decay)
+
+    metrics = dict(metrics, g_loss=g_loss, g_grad_norm=optax.global_norm(g_grads))
+    metrics = jax.lax.pmean(metrics, axis_name)
+    new_state = state.replace(
+        step=state.step + 1, g_params=g_params, d_params=d_params, g_batch_stats=g_stats,
+        d_batch_stats=d_stats, g_opt_state=g_opt, d_opt_state=d_opt, ema_params=ema)
+    return new_state, metrics
+
+  return step

@@ -1,0 +1,64 @@
+"""Test set-up: 8 host CPU devices (set before JAX is imported) and tiny shared fixtures."""
+
+import os
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                           " --xla_force_host_platform_device_count=8").strip()
+
+import textwrap  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from ganjax.data.idx import write_idx  # noqa: E402
+
+
+def make_idx_dataset(directory, n_train=256, n_test=64, seed=0):
+  """MNIST-format files of 28×28 images: a bright square whose position is the label."""
+  rng = np.random.default_rng(seed)
+  os.makedirs(directory, exist_ok=True)
+  for prefix, n in (("train", n_train), ("t10k", n_test)):
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+      r, c = divmod(int(label), 5)
+      images[i, 4 + 10 * r:12 + 10 * r, 2 + 5 * c:7 + 5 * c] = 255
+    write_idx(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz"), images)
+    write_idx(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"), labels)
+  return str(directory)
+
+
+@pytest.fixture(scope="session")
+def idx_dir(tmp_path_factory):
+  return make_idx_dataset(tmp_path_factory.mktemp("idx"))
+
+
+TINY_CONFIG = """
+from ganjax.config import base_config
+
+def get_config():
+  c = base_config()
+  c.data.name = "fashion_mnist"
+  c.data.source = "idx"
+  c.data.path = {path!r}
+  c.model.name = "dcgan"
+  c.model.generator = dict(features=(16, 8, 4), upsample="subpixel", kernel_size=3,
+                           batch_norm=True, dropout=0.0)
+  c.model.discriminator = dict(features=(4, 8), kernel_size=3, batch_norm=False, dropout=0.3)
+  c.latent_dim = 8
+  c.batch_size = 16
+  c.total_steps = 20
+  c.log_every = 5
+  c.ckpt_every = 5
+  c.sample_every = 10
+  c.num_sample_images = 4
+  return c
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory, idx_dir):
+  """Path of a tiny DCGAN experiment on the generated IDX data."""
+  path = tmp_path_factory.mktemp("configs") / "tiny_dcgan.py"
+  path.write_text(textwrap.dedent(TINY_CONFIG.format(path=idx_dir)))
+  return str(path)

@@ -1,0 +1,50 @@
+"""Config loading, typed overrides and their errors."""
+
+import pytest
+
+from ganjax import config as config_lib
+from ganjax.errors import UserError
+
+DEMO = "experiments/dcgan_fashion_mnist.py"
+
+
+def test_overrides_keep_types():
+  c = config_lib.load(DEMO, {"batch_size": "64", "optimizer.g.learning_rate": "1e-3",
+                             "optimizer.d.b1": "0", "model.generator.upsample": "conv_transpose",
+                             "model.generator.batch_norm": "false"})
+  assert c.batch_size == 64 and isinstance(c.batch_size, int)
+  assert c.optimizer.g.learning_rate == 1e-3
+  assert c.optimizer.d.b1 == 0.0 and isinstance(c.optimizer.d.b1, float)
+  assert c.model.generator.upsample == "conv_transpose"
+  assert c.model.generator.batch_norm is False
+
+
+def test_unknown_key_suggests_the_closest():
+  with pytest.raises(UserError, match=r"did you mean --config\.batch_size"):
+    config_lib.load(DEMO, {"batch_szie": "3"})
+
+
+@pytest.mark.parametrize("key,value", [("batch_size", "lots"), ("batch_size", "1.5"),
+                                       ("model.generator.batch_norm", "maybe")])
+def test_wrong_type_is_refused(key, value):
+  with pytest.raises(UserError, match=key.replace(".", r"\.")):
+    config_lib.load(DEMO, {key: value})
+
+
+def test_non_positive_values_are_refused():
+  with pytest.raises(UserError, match="total_steps must be positive"):
+    config_lib.load(DEMO, {"total_steps": "0"})
+
+
+def test_cli_override_forms():
+  rest, overrides = config_lib.split_cli_overrides(
+      ["train", "--config", "x.py", "--config.seed=3", "--config.batch_size", "8"])
+  assert rest == ["train", "--config", "x.py"]
+  assert overrides == {"seed": "3", "batch_size": "8"}
+
+
+@pytest.mark.parametrize("path", ["experiments/dcgan_fashion_mnist.py",
+                                  "experiments/dcgan_mnist.py", "experiments/gan_mlp_mnist.py"])
+def test_shipped_experiments_load(path):
+  c = config_lib.load(path)
+  assert set(config_lib.REQUIRED_KEYS) <= set(config_lib.flat_keys(c))

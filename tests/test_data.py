@@ -1,0 +1,127 @@
+"""IDX reader, image folders, TFDS on mock data, and the step-indexed batch pipeline."""
+
+import gzip
+import os
+
+import ml_collections
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganjax import data
+from ganjax.data.idx import read_idx, write_idx
+from ganjax.errors import UserError
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.float32])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_idx_round_trip(tmp_path, dtype, suffix):
+  array = (np.arange(2 * 3 * 5) - 7).astype(dtype).reshape(2, 3, 5)
+  if dtype == np.uint8:
+    array = np.arange(30, dtype=np.uint8).reshape(2, 3, 5)
+  path = str(tmp_path / f"a-idx3-ubyte{suffix}")
+  write_idx(path, array)
+  np.testing.assert_array_equal(read_idx(path), array)
+
+
+def test_idx_header_is_big_endian(tmp_path):
+  # Hand-written file: magic 0x00000801 (uint8, 1 dim), 3 items.
+  path = tmp_path / "labels-idx1-ubyte"
+  path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
+  np.testing.assert_array_equal(read_idx(str(path)), [7, 8, 9])
+
+
+def test_idx_errors(tmp_path):
+  bad = tmp_path / "bad-idx1-ubyte"
+  bad.write_bytes(b"PK\x03\x04hello")
+  with pytest.raises(UserError, match="not an IDX file"):
+    read_idx(str(bad))
+  short = tmp_path / "short-idx1-ubyte.gz"
+  with gzip.open(short, "wb") as f:
+    f.write(bytes([0, 0, 8, 1, 0, 0, 0, 5, 1, 2]))
+  with pytest.raises(UserError, match="truncated"):
+    read_idx(str(short))
+
+
+def test_generated_idx_dataset_loads(idx_dir):
+  cfg = ml_collections.ConfigDict(dict(name="fashion_mnist", source="auto", path=idx_dir,
+                                       split="train", download=False))
+  source = data.open_source(cfg)
+  assert len(source) == 256 and source.image_shape == (28, 28, 1)
+  images, labels = source.get(np.array([0, 5]))
+  assert images.dtype == np.uint8 and labels.dtype == np.int32 and images.shape == (2, 28, 28, 1)
+  test = data.open_source(ml_collections.ConfigDict(dict(cfg, split="test")))
+  assert len(test) == 64
+
+
+def test_environment_variable_locates_idx_files(idx_dir, monkeypatch):
+  monkeypatch.setenv("GANJAX_FASHION_MNIST_DIR", idx_dir)
+  cfg = ml_collections.ConfigDict(dict(name="fashion_mnist", source="idx", path="",
+                                       split="train", download=False))
+  assert len(data.open_source(cfg)) == 256
+
+
+def test_batches_are_a_function_of_the_step(idx_dir):
+  source = data.ArraySource(*__import__("ganjax.data.idx", fromlist=["x"]).load_split(idx_dir, "train"))
+  a = data.Batches(source, batch_size=32, n_critic=2, seed=3)
+  b = data.Batches(source, batch_size=32, n_critic=2, seed=3)
+  for step in (5, 0, 9, 3):  # out of order, across the epoch boundary (4 steps per epoch)
+    np.testing.assert_array_equal(a(step)["image"], b(step)["image"])
+  assert a(0)["image"].shape == (2, 32, 28, 28, 1)
+  epoch = np.concatenate([a.indices(s) for s in range(a.steps_per_epoch)])
+  assert sorted(epoch) == list(range(256))  # each example once per epoch
+  assert not np.array_equal(a.indices(0), a.indices(a.steps_per_epoch))  # reshuffled
+  assert not np.array_equal(a.indices(0), data.Batches(source, 32, 2, seed=4).indices(0))
+  image = a(0)["image"]
+  assert image.min() >= -1.0 and image.max() <= 1.0 and image.max() == 1.0
+  unit = data.Batches(source, 32, 1, seed=3, value_range=(0.0, 1.0))(0)["image"]
+  assert unit.min() >= 0.0 and unit.max() == 1.0
+
+
+def test_prefetch_yields_the_same_batches(idx_dir):
+  from ganjax.data.idx import load_split
+  batches = data.Batches(data.ArraySource(*load_split(idx_dir, "train")), 16, 1, seed=0)
+  got = list(batches.prefetch(3, 12))
+  assert [s for s, _ in got] == list(range(3, 12))
+  for step, batch in got:
+    np.testing.assert_array_equal(batch["image"], batches(step)["image"])
+
+
+def test_image_folder(tmp_path):
+  for label, name in enumerate(["cats", "dogs"]):
+    os.makedirs(tmp_path / name)
+    for i in range(3):
+      Image.fromarray(np.full((8, 8, 3), 40 * i + label, np.uint8)).save(tmp_path / name / f"{i}.png")
+  cfg = ml_collections.ConfigDict(dict(name="folder", source="folder", path=str(tmp_path),
+                                       split="train", download=False))
+  source = data.open_source(cfg)
+  images, labels = source.get(np.arange(6))
+  assert images.shape == (6, 8, 8, 3) and list(labels) == [0, 0, 0, 1, 1, 1]
+  Image.fromarray(np.zeros((9, 8, 3), np.uint8)).save(tmp_path / "dogs" / "odd.png")
+  with pytest.raises(UserError, match="odd.png"):
+    data.open_source(cfg)
+  (tmp_path / "dogs" / "odd.png").write_bytes(b"not a png")
+  with pytest.raises(UserError, match="cannot read image"):
+    data.open_source(cfg)
+
+
+@pytest.mark.parametrize("name,shape", [("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3)),
+                                        ("imagenet_resized/32x32", (32, 32, 3))])
+def test_tfds_source_on_mock_data(name, shape):
+  import tensorflow_datasets as tfds
+  cfg = ml_collections.ConfigDict(dict(name=name, source="tfds", path="", split="train",
+                                       download=False))
+  with tfds.testing.mock_data(num_examples=40):
+    source = data.open_source(cfg)
+    assert len(source) == 40 and source.image_shape == shape
+    batch = data.Batches(source, batch_size=8, n_critic=1, seed=0)(2)
+  assert batch["image"].shape == (1, 8, *shape) and batch["image"].dtype == np.float32
+  assert -1.0 <= batch["image"].min() and batch["image"].max() <= 1.0
+
+
+def test_missing_dataset_says_how_to_get_it(tmp_path):
+  cfg = ml_collections.ConfigDict(dict(name="fashion_mnist", source="auto",
+                                       path=str(tmp_path / "nothing"), split="train",
+                                       download=False, ))
+  with pytest.raises(UserError, match="apt-get install dataset-fashion-mnist"):
+    data.open_source(cfg)

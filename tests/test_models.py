@@ -1,0 +1,61 @@
+"""Model output shapes, upsampling modes and the pixel shuffle."""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from ganjax import models
+from ganjax.models.layers import depth_to_space
+
+
+def _init_apply(module, x):
+  variables = module.init({"params": jax.random.PRNGKey(0), "dropout": jax.random.PRNGKey(1)},
+                          x, train=False)
+  return module.apply(variables, x, train=False)
+
+
+@pytest.mark.parametrize("upsample", ["conv_transpose", "subpixel", "resize_conv"])
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
+def test_dcgan_shapes(upsample, image_shape):
+  cfg = ml_collections.ConfigDict(dict(name="dcgan", generator=dict(upsample=upsample),
+                                       discriminator={}))
+  g, d = models.build(cfg, image_shape, axis_name=None)
+  images = _init_apply(g, jnp.zeros((3, 100)))
+  assert images.shape == (3, *image_shape)
+  assert float(jnp.abs(images).max()) <= 1.0  # tanh output
+  assert _init_apply(d, images).shape == (3,)
+
+
+def test_mlp_default_widths():
+  cfg = ml_collections.ConfigDict(dict(name="mlp", generator={}, discriminator={}))
+  g, d = models.build(cfg, (28, 28, 1))
+  variables = g.init(jax.random.PRNGKey(0), jnp.zeros((2, 100)))
+  widths = [variables["params"][f"Dense_{i}"]["kernel"].shape for i in range(4)]
+  assert widths == [(100, 128), (128, 128), (128, 100), (100, 784)]
+  images = g.apply(variables, jnp.ones((2, 100)))
+  assert images.shape == (2, 28, 28, 1) and float(images.min()) >= 0.0  # sigmoid output
+  d_vars = d.init(jax.random.PRNGKey(0), images)
+  assert [d_vars["params"][f"Dense_{i}"]["kernel"].shape for i in range(3)] == [
+      (784, 128), (128, 128), (128, 1)]
+
+
+def test_depth_to_space_places_channels_on_the_pixel_grid():
+  x = np.arange(1 * 2 * 2 * 4 * 3).reshape(1, 2, 2, 4 * 3)
+  y = np.asarray(depth_to_space(jnp.asarray(x), 2))
+  assert y.shape == (1, 4, 4, 3)
+  for h in range(2):
+    for w in range(2):
+      for i in range(2):
+        for j in range(2):
+          np.testing.assert_array_equal(y[0, 2 * h + i, 2 * w + j], x[0, h, w, (i * 2 + j) * 3:(i * 2 + j + 1) * 3])
+
+
+def test_unknown_model_and_upsampling_are_user_errors():
+  from ganjax.errors import UserError
+  with pytest.raises(UserError, match="dcgan"):
+    models.build(ml_collections.ConfigDict(dict(name="vae")), (28, 28, 1))
+  with pytest.raises(UserError, match="subpixel"):
+    models.build(ml_collections.ConfigDict(dict(name="dcgan", generator=dict(upsample="bilinear"))),
+                 (28, 28, 1))
