@@ -36,12 +36,20 @@ class Checkpointer:
     if step is None:
       raise UserError(f"no checkpoint in {self.directory}; train first")
     try:
-      return self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+      restored = self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
     except (ValueError, KeyError, TypeError) as e:
       first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-      raise UserError(f"checkpoint {step} in {self.directory} does not fit the model in the "
-                      f"config ({first}); use a fresh --workdir or the config it was trained "
-                      "with") from None
+      raise self._misfit(step, first) from None
+    for (path, want), got in zip(jax.tree_util.tree_flatten_with_path(abstract_state)[0],
+                                 jax.tree.leaves(restored)):
+      if tuple(want.shape) != tuple(got.shape):
+        raise self._misfit(step, f"{jax.tree_util.keystr(path)} is {tuple(got.shape)} in the "
+                                 f"checkpoint, {tuple(want.shape)} in the config")
+    return restored
+
+  def _misfit(self, step: int, detail: str) -> UserError:
+    return UserError(f"checkpoint {step} in {self.directory} does not fit the model in the "
+                     f"config ({detail}); use a fresh --workdir or the config it was trained with")
 
   def wait(self) -> None:
     self._manager.wait_until_finished()
