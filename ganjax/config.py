@@ -159,3 +159,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
   return c
+
+
+def dcgan28_model() -> ml_collections.ConfigDict:
+  """The 28×28 DCGAN of TensorFlow's tutorial, with its overridable knobs."""
+  return ml_collections.ConfigDict(dict(
+      name="dcgan",
+      generator=dict(upsample="subpixel", kernel_size=5, activation="leaky_relu",
+                     batch_norm=True, dropout=0.0),
+      discriminator=dict(kernel_size=5, batch_norm=False, dropout=0.3)))
