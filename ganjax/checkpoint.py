@@ -57,7 +57,3 @@ class Checkpointer:
   def close(self) -> None:
     self._manager.close()
 
-
-def abstract(state_fn):
-  """Shapes and dtypes of the pytree ``state_fn()`` would build, without computing it."""
-  return jax.eval_shape(state_fn)

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     rest, overrides = split_cli_overrides(argv)
     args = parser().parse_args(rest)
     if overrides and args.command != "train":
-      raise UserError(f"--config.* overrides only apply to 'ganjax train'")
+      raise UserError("--config.* overrides only apply to 'ganjax train'")
     args.fn(args, overrides)
   except UserError as e:
     if debug:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from ganjax import data
-from ganjax.data.idx import read_idx, write_idx
+from ganjax.data.idx import load_split, read_idx, write_idx
 from ganjax.errors import UserError
 
 
@@ -62,7 +62,7 @@ def test_environment_variable_locates_idx_files(idx_dir, monkeypatch):
 
 
 def test_batches_are_a_function_of_the_step(idx_dir):
-  source = data.ArraySource(*__import__("ganjax.data.idx", fromlist=["x"]).load_split(idx_dir, "train"))
+  source = data.ArraySource(*load_split(idx_dir, "train"))
   a = data.Batches(source, batch_size=32, n_critic=2, seed=3)
   b = data.Batches(source, batch_size=32, n_critic=2, seed=3)
   for step in (5, 0, 9, 3):  # out of order, across the epoch boundary (4 steps per epoch)
@@ -79,7 +79,6 @@ def test_batches_are_a_function_of_the_step(idx_dir):
 
 
 def test_prefetch_yields_the_same_batches(idx_dir):
-  from ganjax.data.idx import load_split
   batches = data.Batches(data.ArraySource(*load_split(idx_dir, "train")), 16, 1, seed=0)
   got = list(batches.prefetch(3, 12))
   assert [s for s, _ in got] == list(range(3, 12))

@@ -45,7 +45,7 @@ def open_source(cfg: ml_collections.ConfigDict):
   except UserError as e:
     if cfg.name not in IDX_DATASETS:
       raise
-    env, default = IDX_DATASETS[cfg.name]
+    env = IDX_DATASETS[cfg.name][0]
     hint = (" (apt-get install dataset-fashion-mnist)" if cfg.name == "fashion_mnist" else "")
     raise UserError(f"dataset {cfg.name!r} not found: no IDX files in {idx_directory(cfg)!r}"
                     f"{hint}, set {env} or --config.data.path to a folder with them, or "
