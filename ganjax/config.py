@@ -133,7 +133,12 @@ def optimizer_config(name: str = "adam", learning_rate: float = 2e-4,
   cfg = ml_collections.ConfigDict(dict(
       name=name, learning_rate=learning_rate, b1=0.5, b2=0.999, eps=1e-8, momentum=0.9,
       nesterov=False, decay=0.9, schedule="constant", warmup_steps=0,
-      end_learning_rate_factor=0.0, grad_clip_norm=0.0))
+      end_learning_rate_factor=0.0, grad_clip_norm=0.0,
+      # cg: the β formula and its bounds (ganjax.optim.conjugate)
+      beta="fr", beta_max=0.5, beta_scale=1.0,
+      # orthogonal: mode, Newton–Schulz steps, projection options (ganjax.optim.orthogonal)
+      mode="polar", ns_steps=5, scale_by_shape=True, keep_norm=False,
+      projection_threshold=0.1))
   cfg.update(overrides)
   return cfg
 
@@ -148,6 +153,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.latent_dim = 100
   c.ema_decay = 0.0               # > 0 keeps an EMA of the generator for sampling
   c.log_every = 50
+  c.log_layer_norms = False       # per-layer gradient and update norms in the metrics
   c.ckpt_every = 500
   c.keep_checkpoints = 3
   c.sample_every = 500
@@ -161,10 +167,15 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
-def dcgan28_model() -> ml_collections.ConfigDict:
-  """The 28×28 DCGAN of TensorFlow's tutorial, with its overridable knobs."""
+def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.ConfigDict:
+  """The 28×28 DCGAN of TensorFlow's tutorial (``width`` 64), with its overridable knobs.
+
+  Generator stages have 4·width → 2·width → width channels, discriminator convs width → 2·width.
+  """
   return ml_collections.ConfigDict(dict(
       name="dcgan",
-      generator=dict(upsample="subpixel", kernel_size=5, activation="leaky_relu",
-                     batch_norm=True, dropout=0.0),
-      discriminator=dict(kernel_size=5, batch_norm=False, dropout=0.3)))
+      generator=dict(features=(4 * width, 2 * width, width), upsample="subpixel",
+                     kernel_size=kernel_size, activation="leaky_relu", batch_norm=True,
+                     dropout=0.0),
+      discriminator=dict(features=(width, 2 * width), kernel_size=kernel_size,
+                         batch_norm=False, dropout=0.3)))

@@ -53,7 +53,8 @@ class Experiment(NamedTuple):
       d_loss = functools.partial(d_loss, real_label=c.loss.real_label)
     return make_train_step(self.generator, self.discriminator, g_loss, d_loss, self.g_tx,
                            self.d_tx, latent_dim=c.latent_dim, global_batch=global_batch,
-                           n_critic=c.n_critic, ema_decay=c.ema_decay, axis_name=AXIS)
+                           n_critic=c.n_critic, ema_decay=c.ema_decay, axis_name=AXIS,
+                           log_layer_norms=c.get("log_layer_norms", False))
 
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:

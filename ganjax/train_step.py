@@ -10,6 +10,11 @@ the host loop restarted. Latents are drawn for the *global* batch and each devic
 slice, so a run gives the same result on any number of devices; dropout keys are further
 folded with the device index (dropout masks do depend on the device count).
 
+With ``log_layer_norms`` the metrics also hold, for each top-level layer of each network, the
+norm of its gradient and of its optimizer update (``g_grad_norm/<layer>``,
+``d_update_norm/<layer>``, …): the evidence for whether an optimizer keeps step sizes even
+across depth. For the discriminator they describe its last critic update.
+
 The generator runs forward once for the last critic update; its ``jax.vjp`` is reused for
 the generator update against the freshly updated discriminator (as PyTorch's DCGAN example
 does), which saves one generator forward per step.
@@ -32,11 +37,17 @@ def _apply(model: nn.Module, params, stats, x, rng):
   return out, mutated.get("batch_stats", stats)
 
 
+def layer_norms(prefix: str, tree) -> dict:
+  """``{prefix/<layer>: ‖subtree‖₂}`` over the top-level entries of a params dict."""
+  return {f"{prefix}/{name}": optax.global_norm(sub) for name, sub in tree.items()}
+
+
 def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     g_loss_fn: Callable, d_loss_fn: Callable,
                     g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
                     *, latent_dim: int, global_batch: int, n_critic: int = 1,
-                    ema_decay: float = 0.0, axis_name: str = "batch"):
+                    ema_decay: float = 0.0, axis_name: str = "batch",
+                    log_layer_norms: bool = False):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def latents(key, local_batch):
@@ -59,6 +70,9 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     updates, d_opt = d_tx.update(grads, d_opt, d_params)
     metrics = dict(d_loss=loss, d_real_logit=real_logits.mean(),
                    d_fake_logit=fake_logits.mean(), d_grad_norm=optax.global_norm(grads))
+    if log_layer_norms:
+      metrics.update(**layer_norms("d_grad_norm", grads),
+                     **layer_norms("d_update_norm", updates))
     return optax.apply_updates(d_params, updates), stats, d_opt, metrics
 
   def step(state: GANState, batch: dict):
@@ -111,6 +125,9 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
       ema = optax.incremental_update(g_params, ema, 1.0 - ema_decay)
 
     metrics = dict(metrics, g_loss=g_loss, g_grad_norm=optax.global_norm(g_grads))
+    if log_layer_norms:
+      metrics.update(**layer_norms("g_grad_norm", g_grads),
+                     **layer_norms("g_update_norm", updates))
     metrics = jax.lax.pmean(metrics, axis_name)
     new_state = state.replace(
         step=state.step + 1, g_params=g_params, d_params=d_params, g_batch_stats=g_stats,

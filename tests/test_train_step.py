@@ -25,7 +25,8 @@ def _run(mode, num_devices, steps, batches, n_critic):
   state = init_state(0, g, d, g_tx, d_tx, latent_dim=4, image_shape=(8, 8, 1))
   step = make_train_step(g, d, losses.non_saturating_generator_loss,
                          losses.non_saturating_discriminator_loss, g_tx, d_tx, latent_dim=4,
-                         global_batch=batches.shape[2], n_critic=n_critic)
+                         global_batch=batches.shape[2], n_critic=n_critic,
+                         log_layer_norms=True)
   parallel = DataParallel(mode, num_devices)
   compiled = parallel.compile(step)
   state = parallel.put_state(state)
@@ -51,6 +52,13 @@ def test_pmap_and_shard_map_equal_single_device():
     for a, b in zip(metrics, single_metrics):
       for key in a:
         np.testing.assert_allclose(a[key], b[key], atol=1e-5, rtol=1e-5, err_msg=f"{mode} {key}")
+  # Per-layer norms partition the global gradient norm.
+  for record in single_metrics:
+    for player in ("g", "d"):
+      layers = [v for k, v in record.items() if k.startswith(f"{player}_grad_norm/")]
+      assert len(layers) >= 3
+      np.testing.assert_allclose(np.sqrt(np.sum(np.square(layers))),
+                                 record[f"{player}_grad_norm"], rtol=1e-5)
   # Sanity: the run really changed the parameters (the comparison is not vacuous).
   init = init_state(0, DCGANGenerator(image_shape=(8, 8, 1), start_size=2, features=(8, 4),
                                       strides=(2, 2), kernel_size=3),

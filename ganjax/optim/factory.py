@@ -1,7 +1,9 @@
 """Config → ``optax.GradientTransformation`` for the generator or the discriminator.
 
 ``config.optimizer.g`` and ``config.optimizer.d`` are independent ConfigDicts with a ``name``
-from ``OPTIMIZERS`` and the hyper-parameters that optimizer reads. The learning rate is a
+from ``OPTIMIZERS`` (adam, rmsprop, sgd, momentum, and ganjax's own ``cg`` and
+``orthogonal``) and the hyper-parameters that optimizer reads. ``orthogonal`` in ``polar``
+mode sends biases and norm scales to Adam with ``b1``, ``b2``, ``eps`` and ``nesterov``. The learning rate is a
 schedule (``constant``, ``cosine``, ``linear``) with optional linear warm-up, and an optional
 global-norm clip runs first. New optimizers plug in with ``@register("name")``.
 """
@@ -12,6 +14,7 @@ import ml_collections
 import optax
 
 from ganjax.errors import UserError
+from ganjax.optim import conjugate, orthogonal
 
 Builder = Callable[[optax.ScalarOrSchedule, ml_collections.ConfigDict], optax.GradientTransformation]
 OPTIMIZERS: dict[str, Builder] = {}
@@ -43,6 +46,33 @@ def _sgd(lr, cfg):
 @register("momentum")
 def _momentum(lr, cfg):
   return optax.sgd(lr, momentum=cfg.get("momentum", 0.9), nesterov=cfg.get("nesterov", False))
+
+
+@register("cg")
+def _conjugate_gradient(lr, cfg):
+  if cfg.get("beta", "fr") not in conjugate.BETAS:
+    raise UserError(f"unknown conjugate-gradient beta {cfg.beta!r}; "
+                    f"choose from {', '.join(conjugate.BETAS)}")
+  return conjugate.conjugate_gradient(lr, beta=cfg.get("beta", "fr"),
+                                      beta_max=cfg.get("beta_max", 0.5),
+                                      beta_scale=cfg.get("beta_scale", 1.0))
+
+
+@register("orthogonal")
+def _orthogonal_gradient(lr, cfg):
+  mode = cfg.get("mode", "polar")
+  if mode not in orthogonal.MODES:
+    raise UserError(f"unknown orthogonal-gradient mode {mode!r}; "
+                    f"choose from {', '.join(orthogonal.MODES)}")
+  nesterov = cfg.get("nesterov", True)
+  fallback = optax.adam(lr, b1=cfg.get("b1", 0.9), b2=cfg.get("b2", 0.999),
+                        eps=cfg.get("eps", 1e-8), nesterov=nesterov)
+  threshold = cfg.get("projection_threshold", 0.1)
+  return orthogonal.orthogonal_gradient(
+      lr, mode=mode, momentum=cfg.get("momentum", 0.95), nesterov=nesterov,
+      ns_steps=cfg.get("ns_steps", 5), scale_by_shape=cfg.get("scale_by_shape", True),
+      keep_norm=cfg.get("keep_norm", False),
+      threshold=threshold if threshold > 0 else None, fallback=fallback)
 
 
 def learning_rate_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
