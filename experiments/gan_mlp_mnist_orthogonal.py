@@ -18,7 +18,7 @@ from ganjax.config import load, optimizer_config
 def get_config():
   c = load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gan_mlp_mnist.py"))
   for player in ("g", "d"):
-    c.optimizer[player] = optimizer_config("orthogonal", 0.02, mode="polar", momentum=0.95,
+    c.optimizer[player] = optimizer_config("orthogonal", 5e-3, mode="polar", momentum=0.95,
                                            nesterov=True, b1=0.9)
   c.log_layer_norms = True
   return c

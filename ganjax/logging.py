@@ -77,15 +77,28 @@ class RunWriter:
     self._tb.close()
 
 
+def _pyplot():
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt
+
+
+def _save_figure(fig, workdir: str, name: str) -> str:
+  path = os.path.join(workdir, "plots", name)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  _pyplot().close(fig)
+  return path
+
+
 def plot_losses(workdir: str, keys=("d_loss", "g_loss")) -> str | None:
   """Plots the loss curves from metrics.jsonl to plots/losses.png; returns the path."""
   records = read_metrics(workdir)
   if not records:
     return None
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-  fig, ax = plt.subplots(figsize=(7, 4))
+  fig, ax = _pyplot().subplots(figsize=(7, 4))
   for key in keys:
     points = [(r["step"], r[key]) for r in records if key in r]
     if points:
@@ -94,9 +107,27 @@ def plot_losses(workdir: str, keys=("d_loss", "g_loss")) -> str | None:
   ax.set_ylabel("loss")
   ax.legend()
   ax.grid(alpha=0.3)
-  path = os.path.join(workdir, "plots", "losses.png")
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
-  return path
+  return _save_figure(fig, workdir, "losses.png")
+
+
+LAYER_NORM_PREFIXES = ("g_grad_norm/", "g_update_norm/", "d_grad_norm/", "d_update_norm/")
+
+
+def plot_layer_norms(workdir: str) -> str | None:
+  """Per-layer gradient and update norms (log scale) to plots/layer_norms.png, if logged."""
+  records = read_metrics(workdir)
+  if not any(k.startswith(LAYER_NORM_PREFIXES) for r in records for k in r):
+    return None
+  fig, axes = _pyplot().subplots(2, 2, figsize=(11, 7), sharex=True)
+  for ax, prefix in zip(axes.ravel(), LAYER_NORM_PREFIXES):
+    layers = sorted({k for r in records for k in r if k.startswith(prefix)})
+    for key in layers:
+      points = [(r["step"], r[key]) for r in records if key in r]
+      ax.plot(*zip(*points), label=key[len(prefix):])
+    ax.set_yscale("log")
+    ax.set_title(prefix.rstrip("/"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+  for ax in axes[-1]:
+    ax.set_xlabel("step")
+  return _save_figure(fig, workdir, "layer_norms.png")

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ganjax import data, losses, models
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
-from ganjax.logging import RunWriter, image_grid, plot_losses
+from ganjax.logging import RunWriter, image_grid, plot_layer_norms, plot_losses
 from ganjax.optim import factory
 from ganjax.parallel import AXIS, DataParallel
 from ganjax.state import GANState, init_state
@@ -170,4 +170,5 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
     ckpt.wait()
     ckpt.close()
   plot_losses(workdir)
+  plot_layer_norms(workdir)
   return parallel.get_state(state) if done > start else host_state

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ganjax import models
-from ganjax.models.layers import depth_to_space
+from ganjax.models.layers import Upsample, depth_to_space
 
 
 def _init_apply(module, x):
@@ -50,6 +50,17 @@ def test_depth_to_space_places_channels_on_the_pixel_grid():
       for i in range(2):
         for j in range(2):
           np.testing.assert_array_equal(y[0, 2 * h + i, 2 * w + j], x[0, h, w, (i * 2 + j) * 3:(i * 2 + j + 1) * 3])
+
+
+def test_subpixel_upsampling_starts_as_nearest_neighbour_without_checkerboard():
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 7, 7, 5))
+  up = Upsample(features=3, kernel_size=5, stride=2, mode="subpixel")
+  y = up.apply(up.init(jax.random.PRNGKey(1), x), x)
+  assert y.shape == (2, 14, 14, 3)
+  # Every 2×2 block holds one value per channel (ICNR), and that value varies with position.
+  np.testing.assert_allclose(y, jnp.repeat(jnp.repeat(y[:, ::2, ::2], 2, axis=1), 2, axis=2),
+                             atol=1e-6)
+  assert float(jnp.std(y[:, ::2, ::2])) > 0.1
 
 
 def test_unknown_model_and_upsampling_are_user_errors():

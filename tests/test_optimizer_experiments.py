@@ -31,3 +31,4 @@ def test_experiment_trains_with_finite_losses_and_layer_norms(experiment, extra,
     for prefix in ("g_grad_norm/", "g_update_norm/", "d_grad_norm/", "d_update_norm/"):
       layers = [v for k, v in record.items() if k.startswith(prefix)]
       assert len(layers) >= 2 and all(np.isfinite(layers)) and all(v > 0 for v in layers)
+  assert (workdir / "plots" / "layer_norms.png").exists()
