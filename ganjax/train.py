@@ -8,6 +8,7 @@ samples). Everything stateful on the host (files, progress bar) lives here and i
 import functools
 import json
 import os
+import sys
 import time
 from typing import NamedTuple
 
@@ -25,8 +26,10 @@ from ganjax.errors import UserError
 from ganjax.logging import RunWriter, image_grid, plot_layer_norms, plot_losses
 from ganjax.optim import factory
 from ganjax.parallel import AXIS, DataParallel
+from ganjax.preemption import StopOnSignal
 from ganjax.state import GANState, init_state
 from ganjax.train_step import make_train_step
+from ganjax.workdir import WorkdirLock, prepare_workdir
 
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
@@ -87,18 +90,6 @@ def sample_images(exp: Experiment, state: GANState, z) -> np.ndarray:
   return np.asarray(generate(exp.generator, params, state.g_batch_stats, z))
 
 
-def prepare_workdir(workdir: str) -> None:
-  try:
-    os.makedirs(workdir, exist_ok=True)
-    probe = os.path.join(workdir, ".write_test")
-    with open(probe, "w") as f:
-      f.write("ok")
-    os.remove(probe)
-  except OSError as e:
-    raise UserError(f"workdir {workdir!r} is not writable ({e.strerror}); choose another "
-                    "--workdir or fix its permissions") from None
-
-
 def load_run(workdir: str) -> tuple[Experiment, GANState]:
   """The experiment and latest checkpointed state of a finished or running workdir."""
   path = os.path.join(workdir, "config.json")
@@ -114,8 +105,17 @@ def load_run(workdir: str) -> tuple[Experiment, GANState]:
 
 
 def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True) -> GANState:
-  """Trains (or resumes) the run in ``workdir`` up to ``config.total_steps``; returns the state."""
+  """Trains (or resumes) the run in ``workdir`` up to ``config.total_steps``; returns the state.
+
+  SIGTERM or SIGINT stops it at the next step boundary with a checkpoint (``ganjax.preemption``);
+  rerunning the same command resumes. One run at a time may use a workdir.
+  """
   prepare_workdir(workdir)
+  with WorkdirLock(workdir), StopOnSignal() as stop:
+    return _train(config, workdir, progress, stop)
+
+
+def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   parallel = DataParallel(config.parallel.mode, config.parallel.num_devices)
   parallel.check_batch(config.batch_size)
   source = data.open_source(config.data)
@@ -140,6 +140,8 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
   done, tick, tick_step = start, time.perf_counter(), start
   try:
     for step, batch in batches.prefetch(start, total, transform=parallel.put_batch):
+      if stop.requested:
+        break
       state, metrics = step_fn(state, batch)
       done = step + 1
       bar.update(1)
@@ -159,7 +161,9 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
           writer.samples(done, grid)
         if done % config.ckpt_every == 0 or done == total:
           ckpt.save(done, host_state)
-  except KeyboardInterrupt:
+    if stop.requested and done > start and ckpt.latest_step() != done:
+      ckpt.save(done, parallel.get_state(state))
+  except KeyboardInterrupt:  # a second Ctrl-C: save what is finished, then leave at once
     if done > start and ckpt.latest_step() != done:
       ckpt.save(done, parallel.get_state(state))
     ckpt.wait()
@@ -169,6 +173,10 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
     writer.close()
     ckpt.wait()
     ckpt.close()
-  plot_losses(workdir)
-  plot_layer_norms(workdir)
+  if stop.requested:
+    print(f"ganjax: {stop.requested} received; stopped at step {done} with a checkpoint. "
+          "Rerun the same command to resume.", file=sys.stderr)
+  else:
+    plot_losses(workdir)
+    plot_layer_norms(workdir)
   return parallel.get_state(state) if done > start else host_state

@@ -1,0 +1,78 @@
+"""The run directory: checked writable, and locked so that one run at a time uses it."""
+
+import os
+import socket
+
+from ganjax.errors import UserError
+
+LOCK_FILE = ".lock"
+
+
+def prepare_workdir(workdir: str) -> None:
+  """Creates ``workdir`` and checks that it is writable."""
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    probe = os.path.join(workdir, ".write_test")
+    with open(probe, "w") as f:
+      f.write("ok")
+    os.remove(probe)
+  except OSError as e:
+    raise UserError(f"workdir {workdir!r} is not writable ({e.strerror}); choose another "
+                    "--workdir or fix its permissions") from None
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+class WorkdirLock:
+  """``workdir/.lock`` holding "host pid"; refuses a second live run, replaces a stale lock.
+
+  A lock is stale when its process no longer exists on this host. A lock written on
+  another host cannot be checked and is respected; delete it by hand if that run is gone.
+  """
+
+  def __init__(self, workdir: str):
+    self.path = os.path.join(workdir, LOCK_FILE)
+    self.owner = f"{socket.gethostname()} {os.getpid()}"
+
+  def _holder(self) -> tuple[str, int] | None:
+    try:
+      with open(self.path) as f:
+        host, pid = f.read().split()
+      return host, int(pid)
+    except (OSError, ValueError):
+      return None
+
+  def __enter__(self):
+    # Written whole to a private file, then hard-linked into place: the link fails if a
+    # lock exists, and a lock never exists half-written.
+    private = f"{self.path}.{os.getpid()}"
+    with open(private, "w") as f:
+      f.write(self.owner)
+    try:
+      for _ in range(2):
+        try:
+          os.link(private, self.path)
+          return self
+        except FileExistsError:
+          holder = self._holder()
+          if holder and (holder[0] != socket.gethostname() or _alive(holder[1])):
+            raise UserError(f"workdir is in use by another ganjax run (host {holder[0]}, pid "
+                            f"{holder[1]}); wait for it, or delete {self.path} if it is gone"
+                            ) from None
+          os.remove(self.path)  # stale: its process is gone
+      raise UserError(f"could not take the lock {self.path}; another run may be starting")
+    finally:
+      os.remove(private)
+
+  def __exit__(self, *exc):
+    if self._holder() == (self.owner.split()[0], os.getpid()):
+      os.remove(self.path)
+    return False

@@ -1,0 +1,77 @@
+"""Preemption (SIGTERM checkpoints at a step boundary, exit 0, resume is exact) and the workdir lock."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ganjax import cli
+from ganjax.errors import UserError
+from ganjax.workdir import LOCK_FILE, WorkdirLock
+
+
+def _info(workdir, capsys):
+  capsys.readouterr()
+  assert cli.main(["info", "--workdir", str(workdir)]) == 0
+  return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def _logged_steps(workdir):
+  try:
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+      return sum(1 for _ in f)
+  except FileNotFoundError:
+    return 0
+
+
+def test_sigterm_checkpoints_exits_zero_and_resumes_bit_identically(tiny_config, tmp_path, capsys):
+  run = tmp_path / "preempted"
+  proc = subprocess.Popen(
+      [sys.executable, "-m", "ganjax", "train", "--config", tiny_config, "--workdir", str(run),
+       "--no-progress", "--config.total_steps=100000", "--config.ckpt_every=100000",
+       "--config.sample_every=100000", "--config.log_every=1"],
+      stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 240
+  while _logged_steps(run) < 3 and time.time() < deadline and proc.poll() is None:
+    time.sleep(0.2)
+  assert proc.poll() is None, proc.stderr.read()
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=120)
+  assert proc.returncode == 0, err
+  assert "SIGTERM received" in err and "Traceback" not in err
+  stopped = _info(run, capsys)["step"]
+  assert 3 <= stopped < 100000
+  assert not (run / LOCK_FILE).exists()
+
+  target = f"--config.total_steps={stopped + 2}"
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(run), "--no-progress",
+                   target]) == 0
+  straight = tmp_path / "straight"
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(straight), "--no-progress",
+                   target]) == 0
+  assert _info(run, capsys) == _info(straight, capsys)
+
+
+def test_a_live_run_holds_the_workdir(tiny_config, tmp_path, capsys):
+  run = tmp_path / "locked"
+  run.mkdir()
+  (run / LOCK_FILE).write_text(f"{socket.gethostname()} {os.getpid()}")  # this process: alive
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(run), "--no-progress"]) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and "in use by another ganjax run" in err[0] and str(os.getpid()) in err[0]
+
+
+def test_a_stale_lock_is_replaced_and_released(tmp_path):
+  gone = subprocess.Popen([sys.executable, "-c", "pass"])
+  gone.wait()
+  (tmp_path / LOCK_FILE).write_text(f"{socket.gethostname()} {gone.pid}")
+  with WorkdirLock(str(tmp_path)):
+    assert (tmp_path / LOCK_FILE).read_text() == f"{socket.gethostname()} {os.getpid()}"
+    with pytest.raises(UserError, match="in use"):
+      WorkdirLock(str(tmp_path)).__enter__()
+  assert not (tmp_path / LOCK_FILE).exists()
