@@ -138,6 +138,11 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   state = parallel.put_state(host_state)
   bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
   done, tick, tick_step = start, time.perf_counter(), start
+
+  def checkpoint_unsaved_steps():
+    if done > start and ckpt.latest_step() != done:
+      ckpt.save(done, parallel.get_state(state))
+
   try:
     for step, batch in batches.prefetch(start, total, transform=parallel.put_batch):
       if stop.requested:
@@ -161,11 +166,10 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
           writer.samples(done, grid)
         if done % config.ckpt_every == 0 or done == total:
           ckpt.save(done, host_state)
-    if stop.requested and done > start and ckpt.latest_step() != done:
-      ckpt.save(done, parallel.get_state(state))
+    if stop.requested:
+      checkpoint_unsaved_steps()
   except KeyboardInterrupt:  # a second Ctrl-C: save what is finished, then leave at once
-    if done > start and ckpt.latest_step() != done:
-      ckpt.save(done, parallel.get_state(state))
+    checkpoint_unsaved_steps()
     ckpt.wait()
     raise
   finally:

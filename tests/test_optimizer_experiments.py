@@ -32,3 +32,16 @@ def test_experiment_trains_with_finite_losses_and_layer_norms(experiment, extra,
       layers = [v for k, v in record.items() if k.startswith(prefix)]
       assert len(layers) >= 2 and all(np.isfinite(layers)) and all(v > 0 for v in layers)
   assert (workdir / "plots" / "layer_norms.png").exists()
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (("--config.optimizer.d.beta=bfgs",),
+     "optimizer 'cg': unknown conjugate-gradient beta 'bfgs'"),
+    (("--config.optimizer.g.name=orthogonal", "--config.optimizer.g.mode=svd"),
+     "optimizer 'orthogonal': unknown orthogonal-gradient mode 'svd'"),
+])
+def test_bad_optimizer_hyper_parameter_is_one_clear_line(overrides, message, tmp_path, capsys):
+  assert cli.main(["train", "--config", "experiments/dcgan_cg.py", "--workdir", str(tmp_path),
+                   *overrides]) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and message in err[0], err

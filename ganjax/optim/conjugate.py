@@ -44,6 +44,11 @@ class ConjugateGradientState(NamedTuple):
   beta: optax.Updates  # one float32 scalar per tensor: the β_t used in the last update
 
 
+def _check_beta(name: str) -> None:
+  if name not in BETAS:
+    raise ValueError(f"unknown conjugate-gradient beta {name!r}; choose from {', '.join(BETAS)}")
+
+
 def _safe_div(num, den, eps):
   ok = jnp.abs(den) > eps
   return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
@@ -51,6 +56,7 @@ def _safe_div(num, den, eps):
 
 def conjugate_beta(name: str, g, g_prev, d_prev, eps: float = 1e-12) -> jax.Array:
   """β of the formula ``name`` for one tensor (see the module docstring), before clipping."""
+  _check_beta(name)
   g, g_prev, d_prev = (jnp.asarray(a, jnp.float32) for a in (g, g_prev, d_prev))
   y = g - g_prev
   gg, gpgp = jnp.vdot(g, g), jnp.vdot(g_prev, g_prev)
@@ -69,8 +75,6 @@ def conjugate_beta(name: str, g, g_prev, d_prev, eps: float = 1e-12) -> jax.Arra
   formulas = dict(fr=fr, prp=prp, hs=hs, dy=dai_yuan, hz=hz,
                   fr_prp=lambda: jnp.maximum(0.0, jnp.minimum(fr(), prp())),
                   hs_dy=lambda: jnp.maximum(0.0, jnp.minimum(hs(), dai_yuan())))
-  if name not in formulas:
-    raise ValueError(f"unknown conjugate-gradient beta {name!r}; choose from {', '.join(BETAS)}")
   return formulas[name]()
 
 
@@ -85,8 +89,7 @@ def scale_by_conjugate_gradient(beta: str = "fr", beta_max: float = 0.5,
     beta_scale: multiplies the clipped β (the paper's γ-type damping; 0 gives plain SGD).
     eps: denominators with magnitude at most this restart the direction (β = 0).
   """
-  if beta not in BETAS:
-    raise ValueError(f"unknown conjugate-gradient beta {beta!r}; choose from {', '.join(BETAS)}")
+  _check_beta(beta)
 
   def init_fn(params):
     zeros = optax.tree.zeros_like(params)

@@ -50,9 +50,6 @@ def _momentum(lr, cfg):
 
 @register("cg")
 def _conjugate_gradient(lr, cfg):
-  if cfg.get("beta", "fr") not in conjugate.BETAS:
-    raise UserError(f"unknown conjugate-gradient beta {cfg.beta!r}; "
-                    f"choose from {', '.join(conjugate.BETAS)}")
   return conjugate.conjugate_gradient(lr, beta=cfg.get("beta", "fr"),
                                       beta_max=cfg.get("beta_max", 0.5),
                                       beta_scale=cfg.get("beta_scale", 1.0))
@@ -60,16 +57,12 @@ def _conjugate_gradient(lr, cfg):
 
 @register("orthogonal")
 def _orthogonal_gradient(lr, cfg):
-  mode = cfg.get("mode", "polar")
-  if mode not in orthogonal.MODES:
-    raise UserError(f"unknown orthogonal-gradient mode {mode!r}; "
-                    f"choose from {', '.join(orthogonal.MODES)}")
   nesterov = cfg.get("nesterov", True)
   fallback = optax.adam(lr, b1=cfg.get("b1", 0.9), b2=cfg.get("b2", 0.999),
                         eps=cfg.get("eps", 1e-8), nesterov=nesterov)
   threshold = cfg.get("projection_threshold", 0.1)
   return orthogonal.orthogonal_gradient(
-      lr, mode=mode, momentum=cfg.get("momentum", 0.95), nesterov=nesterov,
+      lr, mode=cfg.get("mode", "polar"), momentum=cfg.get("momentum", 0.95), nesterov=nesterov,
       ns_steps=cfg.get("ns_steps", 5), scale_by_shape=cfg.get("scale_by_shape", True),
       keep_norm=cfg.get("keep_norm", False),
       threshold=threshold if threshold > 0 else None, fallback=fallback)
@@ -101,6 +94,9 @@ def make(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTran
     raise UserError(f"unknown optimizer {cfg.name!r}; choose from {', '.join(sorted(OPTIMIZERS))}")
   if cfg.learning_rate <= 0:
     raise UserError(f"learning_rate must be positive, got {cfg.learning_rate}")
-  tx = OPTIMIZERS[cfg.name](learning_rate_schedule(cfg, total_steps), cfg)
+  try:
+    tx = OPTIMIZERS[cfg.name](learning_rate_schedule(cfg, total_steps), cfg)
+  except ValueError as e:  # a transform refusing a hyper-parameter is a config error
+    raise UserError(f"optimizer {cfg.name!r}: {e}") from None
   clip = cfg.get("grad_clip_norm", 0.0)
   return optax.chain(optax.clip_by_global_norm(clip), tx) if clip else tx

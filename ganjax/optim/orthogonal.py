@@ -171,6 +171,6 @@ def orthogonal_gradient(learning_rate: optax.ScalarOrSchedule, mode: str = "pola
       optax.scale_by_learning_rate(learning_rate))
   if mode != "polar":
     return core
-  return optax.multi_transform(
-      {"matrix": core, "other": fallback if fallback is not None else optax.adam(learning_rate, nesterov=nesterov)},
-      matrix_labels)
+  if fallback is None:
+    fallback = optax.adam(learning_rate, nesterov=nesterov)
+  return optax.multi_transform({"matrix": core, "other": fallback}, matrix_labels)
