@@ -92,7 +92,7 @@ def _steps_to_tolerance(tx, loss, x0, tol=1e-4, max_steps=3000):
 # (β, learning rate as a fraction of 1/λ_max, required speed-up over SGD). FR, DY and HZ keep
 # β ≈ ‖g_t‖²/‖g_{t−1}‖² > 0 and act like well-tuned momentum. PRP and HS only help once the
 # step overshoots the sharp directions (lr·λ_max > 1): below that, g_t ≈ (1 − lr·λ)·g_{t−1}
-# along the slow directions, so g_t·y < 0 and β < 0 (see test_prp_beta_is_negative_...).
+# along the slow directions, so g_t·y < 0 and β < 0 (see test_prp_and_hs_beta_is_negative_...).
 @pytest.mark.parametrize("name,lr_fraction,speedup", [
     ("fr", 0.9, 2.0), ("dy", 0.9, 2.0), ("hz", 0.9, 2.0), ("fr", 1.9, 2.0), ("prp", 1.9, 1.2)])
 def test_cg_beats_sgd_on_ill_conditioned_quadratic(name, lr_fraction, speedup):
@@ -103,9 +103,19 @@ def test_cg_beats_sgd_on_ill_conditioned_quadratic(name, lr_fraction, speedup):
   assert cg_steps * speedup < sgd_steps, (cg_steps, sgd_steps)
 
 
-def test_prp_beta_is_negative_with_small_fixed_steps():
+@pytest.mark.parametrize("name", ["prp", "hs"])
+def test_prp_and_hs_do_not_beat_sgd_with_steps_that_do_not_overshoot(name):
   loss, x0 = _ill_conditioned_quadratic(condition=100.0)
-  tx = scale_by_conjugate_gradient(beta="prp", beta_max=0.9)
+  lr = 0.9 / 100.0
+  sgd_steps = _steps_to_tolerance(optax.sgd(lr), loss, x0)
+  cg_steps = _steps_to_tolerance(conjugate_gradient(lr, beta=name, beta_max=0.9), loss, x0)
+  assert cg_steps >= sgd_steps, (cg_steps, sgd_steps)
+
+
+@pytest.mark.parametrize("name", ["prp", "hs"])
+def test_prp_and_hs_beta_is_negative_with_small_fixed_steps(name):
+  loss, x0 = _ill_conditioned_quadratic(condition=100.0)
+  tx = scale_by_conjugate_gradient(beta=name, beta_max=0.9)
   x, state, betas = x0, tx.init(x0), []
   for _ in range(50):
     u, state = tx.update(jax.grad(loss)(x), state)
