@@ -1,11 +1,14 @@
 """Host-side outputs of a run: metrics.jsonl, TensorBoard events, sample PNGs, loss plots."""
 
+import io
 import json
 import math
 import os
 
 import numpy as np
 from PIL import Image
+
+from ganjax.workdir import write_atomically
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -27,19 +30,27 @@ def image_grid(images: np.ndarray, value_range=(-1.0, 1.0), columns: int | None 
 
 def save_png(path: str, grid: np.ndarray, scale: int = 2) -> None:
   """Writes a uint8 grid as PNG, enlarged ``scale``× with nearest-neighbour pixels."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   image = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
   if scale > 1:
     image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-  image.save(path)
+  png = io.BytesIO()
+  image.save(png, format="PNG")
+  write_atomically(path, png.getvalue())
 
 
 def read_metrics(workdir: str) -> list[dict]:
+  """The records of metrics.jsonl; a last line cut short by a killed process is skipped."""
   path = os.path.join(workdir, METRICS_FILE)
   if not os.path.exists(path):
     return []
   with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+    lines = [line for line in f if line.strip()]
+  records = [json.loads(line) for line in lines[:-1]]
+  try:
+    records += [json.loads(lines[-1])] if lines else []
+  except json.JSONDecodeError:
+    pass
+  return records
 
 
 class RunWriter:
@@ -56,9 +67,9 @@ class RunWriter:
     """On resume, forgets records logged after the checkpoint the run restarts from."""
     records = read_metrics(self.workdir)
     kept = [r for r in records if r["step"] <= step]
-    if len(kept) != len(records):
-      with open(os.path.join(self.workdir, METRICS_FILE), "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in kept)
+    path = os.path.join(self.workdir, METRICS_FILE)
+    if os.path.exists(path):
+      write_atomically(path, "".join(json.dumps(r) + "\n" for r in kept))
 
   def scalars(self, step: int, metrics: dict) -> None:
     self._jsonl.write(json.dumps({"step": step, **metrics}) + "\n")

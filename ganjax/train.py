@@ -29,7 +29,7 @@ from ganjax.parallel import AXIS, DataParallel
 from ganjax.preemption import StopOnSignal
 from ganjax.state import GANState, init_state
 from ganjax.train_step import make_train_step
-from ganjax.workdir import WorkdirLock, prepare_workdir
+from ganjax.workdir import WorkdirLock, prepare_workdir, write_atomically
 
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
 
@@ -125,12 +125,11 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
 
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
   if ckpt.latest_step() is not None:
-    host_state = ckpt.restore(jax.eval_shape(exp.init))
+    host_state = ckpt.restore(jax.eval_shape(exp.init), quarantine=True)
   else:
     host_state = jax.jit(exp.init)()
   start, total = int(host_state.step), config.total_steps
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    f.write(config.to_json(indent=2))
+  write_atomically(os.path.join(workdir, "config.json"), config.to_json(indent=2))
 
   writer = RunWriter(workdir, resume_step=start)
   z_fixed = fixed_latents(config, config.num_sample_images)

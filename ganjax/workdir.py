@@ -21,6 +21,15 @@ def prepare_workdir(workdir: str) -> None:
                     "--workdir or fix its permissions") from None
 
 
+def write_atomically(path: str, data: str | bytes) -> None:
+  """Writes ``path`` so that a crash leaves the old file or the new one, never half of one."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
+    f.write(data)
+  os.replace(tmp, path)
+
+
 def _alive(pid: int) -> bool:
   try:
     os.kill(pid, 0)
