@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(rest)
     if overrides and args.command != "train":
       raise UserError("--config.* overrides only apply to 'ganjax train'")
+    from ganjax.cache import enable_compilation_cache
+    enable_compilation_cache()
     args.fn(args, overrides)
   except UserError as e:
     if debug:

@@ -1,9 +1,12 @@
-"""Test set-up: 8 host CPU devices (set before JAX is imported) and tiny shared fixtures."""
+"""Test set-up: 8 host CPU devices (set before JAX is imported), a private cache, tiny fixtures."""
 
 import os
+import tempfile
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                            " --xla_force_host_platform_device_count=8").strip()
+# Compiled programs (and trained feature nets) go to a per-session directory, not ~/.cache.
+os.environ["GANJAX_CACHE_DIR"] = tempfile.mkdtemp(prefix="ganjax-test-cache-")
 
 import textwrap  # noqa: E402
 
