@@ -14,6 +14,7 @@ import ml_collections
 
 from ganjax.errors import UserError
 
+NONFINITE_ACTIONS = ("rollback", "stop")
 REQUIRED_KEYS = (
     "seed", "total_steps", "batch_size", "log_every", "ckpt_every", "sample_every",
     "data.name", "model.name", "loss.name", "optimizer.g.name", "optimizer.d.name",
@@ -103,6 +104,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise UserError(f"config.{key} must be positive, got {config[key]}")
   if config.get("n_critic", 1) < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
+  guard = config.get("nonfinite")
+  if guard is not None:
+    if guard.action not in NONFINITE_ACTIONS:
+      raise UserError(f"config.nonfinite.action must be one of {', '.join(NONFINITE_ACTIONS)}, "
+                      f"got {guard.action!r}")
+    if guard.max_consecutive < 0 or guard.max_rollbacks < 0:
+      raise UserError("config.nonfinite.max_consecutive and max_rollbacks must be >= 0")
+    if not 0.0 < guard.lr_factor < 1.0:
+      raise UserError(f"config.nonfinite.lr_factor must be in (0, 1) so that a rollback changes "
+                      f"something, got {guard.lr_factor}")
 
 
 def split_cli_overrides(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -156,6 +167,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.log_layer_norms = False       # per-layer gradient and update norms in the metrics
   c.ckpt_every = 500
   c.keep_checkpoints = 3
+  # A step with a non-finite loss, gradient or parameter is rejected (state unchanged).
+  # After max_consecutive such steps in a row: "rollback" to the last checkpoint with the
+  # learning rates multiplied by lr_factor (at most max_rollbacks times), or "stop".
+  # max_consecutive = 0 turns the guard off.
+  c.nonfinite = ml_collections.ConfigDict(dict(
+      max_consecutive=10, action="rollback", lr_factor=0.5, max_rollbacks=3))
   c.sample_every = 500
   c.num_sample_images = 64
   c.data = ml_collections.ConfigDict(dict(

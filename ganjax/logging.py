@@ -63,8 +63,14 @@ class RunWriter:
     self._jsonl = open(os.path.join(workdir, METRICS_FILE), "a")
     self._tb = SummaryWriter(os.path.join(workdir, "tb"))
 
+  def rewind(self, step: int) -> None:
+    """Forgets the records after ``step`` (a rollback restarts the run from there)."""
+    self._jsonl.close()
+    self._drop_records_after(step)
+    self._jsonl = open(os.path.join(self.workdir, METRICS_FILE), "a")
+
   def _drop_records_after(self, step: int) -> None:
-    """On resume, forgets records logged after the checkpoint the run restarts from."""
+    """Keeps only records up to ``step`` (and no line cut short by a killed process)."""
     records = read_metrics(self.workdir)
     kept = [r for r in records if r["step"] <= step]
     path = os.path.join(self.workdir, METRICS_FILE)
@@ -75,7 +81,8 @@ class RunWriter:
     self._jsonl.write(json.dumps({"step": step, **metrics}) + "\n")
     self._jsonl.flush()
     for key, value in metrics.items():
-      self._tb.add_scalar(key, value, step)
+      if math.isfinite(value):  # a rejected step's NaN stays in the JSONL, not in TensorBoard
+        self._tb.add_scalar(key, value, step)
 
   def samples(self, step: int, grid: np.ndarray) -> str:
     path = os.path.join(self.workdir, "samples", f"step_{step:07d}.png")

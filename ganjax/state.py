@@ -21,6 +21,11 @@ class GANState:
     g_batch_stats, d_batch_stats: batch-norm running statistics ({} when a net has none).
     g_opt_state, d_opt_state: optax states.
     ema_params: exponential moving average of ``g_params``, or None when EMA is off.
+    lr_scale: float32 factor on both learning rates, lowered by each NaN rollback; the host
+      builds the optimizers with it (``ganjax.train``).
+    rejected_steps: int32, steps whose update was dropped for a non-finite loss or gradient.
+    nonfinite_streak: int32, how many steps in a row were rejected up to now.
+    rollbacks: int32, how often the run went back to a checkpoint after a streak.
   """
   step: jax.Array
   rng: jax.Array
@@ -31,6 +36,10 @@ class GANState:
   g_opt_state: optax.OptState
   d_opt_state: optax.OptState
   ema_params: Any = None
+  lr_scale: jax.Array = None
+  rejected_steps: jax.Array = None
+  nonfinite_streak: jax.Array = None
+  rollbacks: jax.Array = None
 
 
 def init_state(seed: int, generator, discriminator, g_tx: optax.GradientTransformation,
@@ -54,6 +63,10 @@ def init_state(seed: int, generator, discriminator, g_tx: optax.GradientTransfor
       g_opt_state=g_tx.init(g_params),
       d_opt_state=d_tx.init(d_params),
       ema_params=jax.tree.map(jnp.copy, g_params) if use_ema else None,
+      lr_scale=jnp.ones((), jnp.float32),
+      rejected_steps=jnp.zeros((), jnp.int32),
+      nonfinite_streak=jnp.zeros((), jnp.int32),
+      rollbacks=jnp.zeros((), jnp.int32),
   )
 
 

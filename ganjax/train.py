@@ -57,7 +57,8 @@ class Experiment(NamedTuple):
     return make_train_step(self.generator, self.discriminator, g_loss, d_loss, self.g_tx,
                            self.d_tx, latent_dim=c.latent_dim, global_batch=global_batch,
                            n_critic=c.n_critic, ema_decay=c.ema_decay, axis_name=AXIS,
-                           log_layer_norms=c.get("log_layer_norms", False))
+                           log_layer_norms=c.get("log_layer_norms", False),
+                           max_nonfinite=c.nonfinite.max_consecutive)
 
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
@@ -71,6 +72,14 @@ def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
                     factory.make(config.optimizer.g, config.total_steps),
                     factory.make(config.optimizer.d, config.total_steps * config.n_critic),
                     tuple(image_shape), OUTPUT_RANGES[output])
+
+
+def scale_learning_rates(config: ml_collections.ConfigDict, factor: float):
+  """A copy of ``config`` with both optimizers' learning rates multiplied by ``factor``."""
+  scaled = ml_collections.ConfigDict(config.to_dict())
+  for player in ("g", "d"):
+    scaled.optimizer[player].learning_rate *= factor
+  return scaled
 
 
 def fixed_latents(config: ml_collections.ConfigDict, num: int, seed: int | None = None) -> jax.Array:
@@ -115,6 +124,10 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
     return _train(config, workdir, progress, stop)
 
 
+class Diverged(UserError):
+  """Too many non-finite steps in a row, and no rollback left."""
+
+
 def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   parallel = DataParallel(config.parallel.mode, config.parallel.num_devices)
   parallel.check_batch(config.batch_size)
@@ -124,16 +137,25 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   batches = data.Batches(source, config.batch_size, config.n_critic, config.seed, exp.value_range)
 
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
-  if ckpt.latest_step() is not None:
-    host_state = ckpt.restore(jax.eval_shape(exp.init), quarantine=True)
-  else:
-    host_state = jax.jit(exp.init)()
+
+  def last_good_state() -> GANState:
+    if ckpt.latest_step() is not None:
+      return ckpt.restore(jax.eval_shape(exp.init), quarantine=True)
+    return jax.jit(exp.init)()
+
+  host_state = last_good_state()
   start, total = int(host_state.step), config.total_steps
   write_atomically(os.path.join(workdir, "config.json"), config.to_json(indent=2))
 
   writer = RunWriter(workdir, resume_step=start)
   z_fixed = fixed_latents(config, config.num_sample_images)
-  step_fn = parallel.compile(exp.train_step(config.batch_size))
+
+  def compile_step(lr_scale: float):
+    """The step with both learning rates × ``lr_scale`` (baked in, as in the config)."""
+    e = exp if lr_scale == 1.0 else build(scale_learning_rates(config, lr_scale), exp.image_shape)
+    return parallel.compile(e.train_step(config.batch_size))
+
+  step_fn = compile_step(float(host_state.lr_scale))
   state = parallel.put_state(host_state)
   bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
   done, tick, tick_step = start, time.perf_counter(), start
@@ -142,29 +164,75 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
     if done > start and ckpt.latest_step() != done:
       ckpt.save(done, parallel.get_state(state))
 
+  def diverged(streak) -> bool:
+    guard = config.nonfinite
+    return guard.max_consecutive > 0 and streak >= guard.max_consecutive
+
+  # Rollbacks so far and the learning-rate factor they left, tracked here because the
+  # checkpoint a rollback returns to predates it.
+  guard_record = {"rollbacks": int(host_state.rollbacks), "lr_scale": float(host_state.lr_scale)}
+
+  def roll_back() -> GANState:
+    """The last checkpoint with a lowered learning rate, or ``Diverged``."""
+    guard = config.nonfinite
+    ckpt.wait()
+    good = last_good_state()
+    message = (f"{guard.max_consecutive} steps in a row up to step {done} had a non-finite "
+               f"loss, gradient or parameter")
+    if guard.action == "stop" or guard_record["rollbacks"] >= guard.max_rollbacks:
+      tried = "" if guard.action == "stop" else f" after {guard_record['rollbacks']} rollbacks"
+      alternative = " (or set config.nonfinite.action=rollback)" if not tried else ""
+      raise Diverged(f"training diverged{tried}: {message}; the checkpoint at step "
+                     f"{int(good.step)} is intact. Lower the learning rate{alternative} "
+                     "and rerun")
+    guard_record["rollbacks"] += 1
+    guard_record["lr_scale"] *= guard.lr_factor
+    print(f"ganjax: warning: {message}; rolled back to step {int(good.step)} with learning "
+          f"rates × {guard_record['lr_scale']:g}", file=sys.stderr)
+    return good.replace(lr_scale=np.float32(guard_record["lr_scale"]),
+                        rollbacks=np.int32(guard_record["rollbacks"]))
+
   try:
-    for step, batch in batches.prefetch(start, total, transform=parallel.put_batch):
-      if stop.requested:
-        break
-      state, metrics = step_fn(state, batch)
-      done = step + 1
-      bar.update(1)
-      if done % config.log_every == 0 or done == total:
-        scalars = parallel.get_metrics(metrics)
-        now = time.perf_counter()
-        scalars["images_per_s"] = (done - tick_step) * config.batch_size / (now - tick)
-        scalars["g_learning_rate"] = float(factory.learning_rate_schedule(config.optimizer.g, total)(step))
-        tick, tick_step = now, done
-        writer.scalars(done, scalars)
-        bar.set_postfix(d_loss=f"{scalars['d_loss']:.3f}", g_loss=f"{scalars['g_loss']:.3f}",
-                        img_s=f"{scalars['images_per_s']:.0f}")
-      if done % config.sample_every == 0 or done % config.ckpt_every == 0 or done == total:
-        host_state = parallel.get_state(state)
-        if done % config.sample_every == 0 or done == total:
-          grid = image_grid(sample_images(exp, host_state, z_fixed), exp.value_range)
-          writer.samples(done, grid)
-        if done % config.ckpt_every == 0 or done == total:
-          ckpt.save(done, host_state)
+    while done < total and not stop.requested:
+      rolled_back = False
+      for step, batch in batches.prefetch(done, total, transform=parallel.put_batch):
+        if stop.requested:
+          break
+        state, metrics = step_fn(state, batch)
+        done = step + 1
+        bar.update(1)
+        if done % config.log_every == 0 or done == total:
+          scalars = parallel.get_metrics(metrics)
+          now = time.perf_counter()
+          scalars["images_per_s"] = (done - tick_step) * config.batch_size / (now - tick)
+          scalars["lr_scale"] = guard_record["lr_scale"]
+          scalars["g_learning_rate"] = scalars["lr_scale"] * float(
+              factory.learning_rate_schedule(config.optimizer.g, total)(step))
+          tick, tick_step = now, done
+          writer.scalars(done, scalars)
+          bar.set_postfix(d_loss=f"{scalars['d_loss']:.3f}", g_loss=f"{scalars['g_loss']:.3f}",
+                          img_s=f"{scalars['images_per_s']:.0f}")
+          rolled_back = diverged(scalars["nonfinite_streak"])
+        if not rolled_back and (done % config.sample_every == 0 or done % config.ckpt_every == 0
+                                or done == total):
+          host_state = parallel.get_state(state)
+          rolled_back = diverged(int(host_state.nonfinite_streak))
+          if not rolled_back and (done % config.sample_every == 0 or done == total):
+            grid = image_grid(sample_images(exp, host_state, z_fixed), exp.value_range)
+            writer.samples(done, grid)
+          if not rolled_back and (done % config.ckpt_every == 0 or done == total):
+            ckpt.save(done, host_state)
+        if rolled_back:
+          break
+      if rolled_back:
+        host_state = roll_back()
+        start = done = tick_step = int(host_state.step)
+        tick = time.perf_counter()
+        state = parallel.put_state(host_state)
+        step_fn = compile_step(float(host_state.lr_scale))
+        writer.rewind(done)
+        bar.reset(total)
+        bar.update(done)
     if stop.requested:
       checkpoint_unsaved_steps()
   except KeyboardInterrupt:  # a second Ctrl-C: save what is finished, then leave at once

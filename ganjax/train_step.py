@@ -15,6 +15,13 @@ norm of its gradient and of its optimizer update (``g_grad_norm/<layer>``,
 ``d_update_norm/<layer>``, …): the evidence for whether an optimizer keeps step sizes even
 across depth. For the discriminator they describe its last critic update.
 
+Non-finite guard (``max_nonfinite`` > 0): a step whose losses, gradients or new parameters
+are not all finite is rejected — networks, optimizer states and EMA stay as they were, the
+step counter still advances (so the next step sees new data and noise), and
+``rejected_steps`` / ``nonfinite_streak`` count it. After ``max_nonfinite`` rejections in a
+row the step stops updating anything until the host loop notices the streak (at the next
+log or checkpoint) and rolls back or stops (``ganjax.train``).
+
 The generator runs forward once for the last critic update; its ``jax.vjp`` is reused for
 the generator update against the freshly updated discriminator (as PyTorch's DCGAN example
 does), which saves one generator forward per step.
@@ -47,7 +54,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
                     *, latent_dim: int, global_batch: int, n_critic: int = 1,
                     ema_decay: float = 0.0, axis_name: str = "batch",
-                    log_layer_norms: bool = False):
+                    log_layer_norms: bool = False, max_nonfinite: int = 0):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def latents(key, local_batch):
@@ -132,6 +139,26 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     new_state = state.replace(
         step=state.step + 1, g_params=g_params, d_params=d_params, g_batch_stats=g_stats,
         d_batch_stats=d_stats, g_opt_state=g_opt, d_opt_state=d_opt, ema_params=ema)
+    if max_nonfinite > 0:
+      new_state = guard(state, new_state, metrics)
+    metrics.update(rejected_steps=new_state.rejected_steps,
+                   nonfinite_streak=new_state.nonfinite_streak)
     return new_state, metrics
 
+  def guard(old: GANState, new: GANState, metrics: dict) -> GANState:
+    """``new`` if everything is finite and no streak is pending, else ``old`` (step + 1)."""
+    checked = (metrics["d_loss"], metrics["g_loss"], metrics["d_grad_norm"],
+               metrics["g_grad_norm"], optax.global_norm(new.g_params),
+               optax.global_norm(new.d_params))
+    finite = jnp.all(jnp.isfinite(jnp.stack(checked)))
+    halted = old.nonfinite_streak >= max_nonfinite
+    accept = finite & ~halted
+    kept = jax.tree.map(lambda n, o: jnp.where(accept, n, o), new, old)
+    return kept.replace(
+        step=new.step,
+        rejected_steps=old.rejected_steps + (~accept).astype(jnp.int32),
+        nonfinite_streak=jnp.where(halted, old.nonfinite_streak,
+                                   jnp.where(finite, 0, old.nonfinite_streak + 1)))
+
   return step
+
