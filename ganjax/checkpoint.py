@@ -78,11 +78,13 @@ class Checkpointer:
                     "restore the directory from a backup or use a fresh --workdir")
 
   def _restore_verified(self, step: int, abstract_state):
+    _ignore_reads_left_behind()
     try:
       restored = self._manager.restore(step, args=ocp.args.Composite(
           state=ocp.args.StandardRestore(abstract_state), digest=ocp.args.JsonRestore()))
-    except ValueError:
-      raise
+    except ValueError as e:  # a misfit only if the checkpoint reads as it was stored
+      self._readable_as_stored(step)
+      raise ValueError(_first_line(e)) from None
     except Exception as e:  # Orbax and TensorStore raise bare Exception, OSError, KeyError
       raise CorruptCheckpoint(_first_line(e)) from None
     state = restored["state"]
@@ -95,6 +97,13 @@ class Checkpointer:
     if stored != state_digest(state):
       raise CorruptCheckpoint("its contents do not match the digest written with it")
     return state
+
+  def _readable_as_stored(self, step: int) -> None:
+    """Raises ``CorruptCheckpoint`` unless ``step`` restores in its own stored structure."""
+    try:
+      self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+    except Exception as e:
+      raise CorruptCheckpoint(_first_line(e)) from None
 
   def _report_corrupt(self, step: int, why: str, used: int, quarantine: bool) -> None:
     moved = ""
@@ -114,6 +123,28 @@ class Checkpointer:
     self._manager.close()
 
 
-def _first_line(error: Exception) -> str:
+def _ignore_reads_left_behind() -> None:
+  """Silences the noise of a failed restore's other reads.
+
+  When one array fails to read, Orbax closes its asyncio loop while TensorStore finishes
+  the other reads; each then calls back into the closed loop, and Python prints that
+  RuntimeError as an unraisable exception, dozens of tracebacks with no information. Only
+  that exact error is dropped (``sys.unraisablehook``); everything else still prints.
+  """
+  previous = sys.unraisablehook
+  if getattr(previous, "ganjax_filter", False):
+    return
+
+  def hook(unraisable):
+    error = unraisable.exc_value
+    if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
+      previous(unraisable)
+
+  hook.ganjax_filter = True
+  sys.unraisablehook = hook
+
+
+def _first_line(error: Exception, limit: int = 160) -> str:
   text = str(error).strip()
-  return text.splitlines()[0] if text else type(error).__name__
+  line = text.splitlines()[0] if text else type(error).__name__
+  return line if len(line) <= limit else line[:limit] + "…"

@@ -27,10 +27,18 @@ def load(path: str, overrides: dict[str, str] | None = None) -> ml_collections.C
     raise UserError(f"config file {path!r} not found; configs live in experiments/*.py")
   spec = importlib.util.spec_from_file_location("ganjax_experiment_config", path)
   module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  if not hasattr(module, "get_config"):
-    raise UserError(f"config file {path!r} has no get_config() function")
-  config = module.get_config()
+  try:
+    spec.loader.exec_module(module)
+    if not hasattr(module, "get_config"):
+      raise UserError(f"config file {path!r} has no get_config() function")
+    config = module.get_config()
+  except UserError:
+    raise
+  except Exception as e:  # the user's Python: say where it failed, in one line
+    where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
+    raise UserError(f"config file {path!r} failed to load{where}: {type(e).__name__}: "
+                    f"{str(e).splitlines()[0] if str(e) else ''}; fix the file, or run with "
+                    "--debug for the traceback") from e
   apply_overrides(config, overrides or {})
   validate(config)
   return config

@@ -18,6 +18,14 @@ def _kwargs(section) -> dict:
 
 def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None = "batch"):
   """Instantiates the generator and discriminator that ``model`` (config.model) names."""
+  try:
+    return _build(model, image_shape, axis_name)
+  except TypeError as e:  # a keyword the module does not take
+    raise UserError(f"config.model ({model.name}): {e}; check the generator/discriminator "
+                    "keys against ganjax/models") from None
+
+
+def _build(model, image_shape, axis_name):
   image_shape = tuple(image_shape)
   g_kw = _kwargs(model.get("generator", {}))
   d_kw = _kwargs(model.get("discriminator", {}))
