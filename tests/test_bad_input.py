@@ -1,0 +1,177 @@
+"""Every kind of bad input exits 2 with one line naming the problem and the fix (README's table).
+
+Each row of README's "Bad input" table is a case here, with the text its message must hold.
+"""
+
+import os
+import re
+import socket
+from typing import Callable, NamedTuple
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ganjax import cli
+
+README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+
+
+class Case(NamedTuple):
+  problem: str  # as in README's table
+  argv: Callable  # (tmp_path, tiny_config) -> argv
+  says: str  # a piece of the one-line message
+
+
+def _train(config, workdir, *overrides):
+  return ["train", "--config", str(config), "--workdir", str(workdir), "--no-progress",
+          *overrides]
+
+
+def _tiny(tmp, config, *overrides):
+  return _train(config, tmp / "run", *overrides)
+
+
+def _file(tmp, name, text):
+  path = tmp / name
+  path.write_text(text)
+  return path
+
+
+def _images(tmp, sizes, broken=False):
+  folder = tmp / "images"
+  folder.mkdir()
+  for i, size in enumerate(sizes):
+    Image.fromarray(np.full((size, size), 128, np.uint8)).save(folder / f"{i}.png")
+  if broken:
+    (folder / "broken.png").write_bytes(b"not a png")
+  return ["--config.data.source=folder", f"--config.data.path={folder}"]
+
+
+def _trained(tmp, config):
+  assert cli.main(_tiny(tmp, config, "--config.total_steps=2")) == 0
+  return tmp / "run"
+
+
+def _corrupt_all_checkpoints(tmp, config):
+  run = _trained(tmp, config)
+  for root, _, files in os.walk(run / "checkpoints"):
+    for name in files:
+      if os.sep + "d" == root[-2:]:  # compressed array chunks
+        path = os.path.join(root, name)
+        data = bytearray(open(path, "rb").read())
+        data[len(data) // 2] ^= 0xFF
+        open(path, "wb").write(bytes(data))
+  return ["info", "--workdir", str(run)]
+
+
+def _locked(tmp, config):
+  (tmp / "run").mkdir()
+  (tmp / "run" / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}")
+  return _tiny(tmp, config)
+
+
+CASES = [
+    # Config files and keys
+    Case("config file missing", lambda t, c: _train("experiments/nope.py", t),
+         "not found; configs live in experiments/"),
+    Case("config file with a Python error",
+         lambda t, c: _train(_file(t, "bad.py", "def get_config(:\n"), t),
+         "failed to load (line 1): SyntaxError"),
+    Case("config file without get_config()", lambda t, c: _train(_file(t, "x.py", "x = 1\n"), t),
+         "has no get_config() function"),
+    Case("unknown config key", lambda t, c: _tiny(t, c, "--config.bacth_size=8"),
+         "did you mean --config.batch_size?"),
+    Case("value of the wrong type", lambda t, c: _tiny(t, c, "--config.batch_size=eight"),
+         "expected int"),
+    Case("override without a value", lambda t, c: _tiny(t, c, "--config.seed"),
+         "needs a value: --config.seed=VALUE"),
+    Case("non-positive step count", lambda t, c: _tiny(t, c, "--config.total_steps=0"),
+         "config.total_steps must be positive"),
+    Case("unknown model", lambda t, c: _tiny(t, c, "--config.model.name=vae"),
+         "unknown config.model.name 'vae'; choose from"),
+    Case("model keyword a network does not take",
+         lambda t, c: _train(_file(t, "m.py", "from ganjax.config import base_config\n"
+                                   "def get_config():\n  c = base_config()\n"
+                                   "  c.model.generator = dict(featurs=(8,))\n  return c\n"), t),
+         "unexpected keyword argument 'featurs'"),
+    Case("unknown loss", lambda t, c: _tiny(t, c, "--config.loss.name=wgan"),
+         "unknown config.loss.name 'wgan'; choose from"),
+    Case("unknown optimizer", lambda t, c: _tiny(t, c, "--config.optimizer.g.name=adamw2"),
+         "unknown optimizer 'adamw2'; choose from"),
+    Case("bad optimizer hyper-parameter",
+         lambda t, c: _tiny(t, c, "--config.optimizer.d.name=cg", "--config.optimizer.d.beta=xx"),
+         "optimizer 'cg': unknown conjugate-gradient beta 'xx'"),
+    Case("non-positive learning rate",
+         lambda t, c: _tiny(t, c, "--config.optimizer.g.learning_rate=0"),
+         "learning_rate must be positive"),
+    Case("bad NaN-guard setting", lambda t, c: _tiny(t, c, "--config.nonfinite.action=ignore"),
+         "config.nonfinite.action must be one of rollback, stop"),
+    # Data
+    Case("dataset not installed",
+         lambda t, c: _tiny(t, c, "--config.data.source=auto", f"--config.data.path={t}/none"),
+         "apt-get install dataset-fashion-mnist"),
+    Case("IDX folder without the files",
+         lambda t, c: _tiny(t, c, "--config.data.source=idx", f"--config.data.path={t}"),
+         "set --config.data.path to the folder holding them"),
+    Case("unknown or unprepared TFDS dataset",
+         lambda t, c: _tiny(t, c, "--config.data.source=tfds", "--config.data.name=no_such_set",
+                            f"--config.data.path={t}"),
+         "is not available offline"),
+    Case("unknown data source", lambda t, c: _tiny(t, c, "--config.data.source=s3"),
+         "unknown config.data.source 's3'; choose from"),
+    Case("image folder missing",
+         lambda t, c: _tiny(t, c, "--config.data.source=folder", f"--config.data.path={t}/nope"),
+         "does not exist; set --config.data.path"),
+    Case("image folder with no images",
+         lambda t, c: _tiny(t, c, *_images(t, [])), "no images"),
+    Case("unreadable image in the folder",
+         lambda t, c: _tiny(t, c, *_images(t, [28], broken=True)),
+         "broken.png: cannot identify image file"),
+    Case("images of mixed sizes", lambda t, c: _tiny(t, c, *_images(t, [28, 32])),
+         "resize the folder to one size and mode"),
+    Case("dataset smaller than one batch", lambda t, c: _tiny(t, c, *_images(t, [28] * 3)),
+         "dataset has 3 examples, fewer than one step needs"),
+    # Devices
+    Case("batch size not divisible by the devices", lambda t, c: _tiny(t, c, "--config.batch_size=12"),
+         "is not divisible by the 8 devices; use a multiple of 8"),
+    Case("more devices than exist", lambda t, c: _tiny(t, c, "--config.parallel.num_devices=64"),
+         "only 8 local devices exist"),
+    Case("unknown parallel mode", lambda t, c: _tiny(t, c, "--config.parallel.mode=horovod"),
+         "unknown config.parallel.mode 'horovod'"),
+    # Workdirs and checkpoints
+    Case("workdir not writable",
+         lambda t, c: _train(c, _file(t, "a_file", "x") / "run"), "is not writable"),
+    Case("workdir used by a live run", _locked, "workdir is in use by another ganjax run"),
+    Case("checkpoint that does not fit the config",
+         lambda t, c: _train(c, _trained(t, c), "--no-progress", "--config.latent_dim=9"),
+         "does not fit the model in the config"),
+    Case("no readable checkpoint", _corrupt_all_checkpoints,
+         "can be read (step 2: DATA_LOSS"),
+    Case("directory that is not a run", lambda t, c: ["info", "--workdir", str(t)],
+         "has no config.json; is it a ganjax train --workdir?"),
+    # Other commands
+    Case("non-positive sample count",
+         lambda t, c: ["sample", "--workdir", str(t), "--num", "0", "--out", str(t / "x.png")],
+         "--num must be positive"),
+    Case("config override on another command",
+         lambda t, c: ["info", "--workdir", str(t), "--config.seed=1"],
+         "--config.* overrides only apply to 'ganjax train'"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.problem for c in CASES])
+def test_bad_input_gives_one_line_and_exit_2(case, tiny_config, tmp_path, capsys):
+  argv = case.argv(tmp_path, tiny_config)
+  capsys.readouterr()
+  assert cli.main(argv) == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert len(err) == 1 and err[0].startswith("ganjax: error: "), err
+  assert case.says in err[0], err[0]
+
+
+def test_readme_table_has_a_row_per_case():
+  text = open(README).read()
+  table = text[text.index("### Bad input"):].split("\n#")[0]  # up to the next heading
+  rows = [r.split("|")[1].strip() for r in table.splitlines() if re.match(r"\| [^-]", r)][1:]
+  assert rows == [c.problem for c in CASES]
