@@ -2,6 +2,7 @@
 
   ganjax train  --config experiments/NAME.py --workdir DIR [--config.KEY=VALUE ...]
   ganjax sample --workdir DIR --num N --out FILE.png [--seed S]
+  ganjax eval   --workdir DIR [--num-samples N]
   ganjax info   --workdir DIR
 
 Bad input is reported as one line on stderr with exit code 2 (``--debug`` shows the traceback).
@@ -31,6 +32,14 @@ def cmd_sample(args, overrides) -> None:
   print(json.dumps({"out": args.out, "num": args.num, "step": int(state.step)}))
 
 
+def cmd_eval(args, overrides) -> None:
+  from ganjax import evaluate
+  if args.num_samples < 2:
+    raise UserError(f"--num-samples must be at least 2, got {args.num_samples}")
+  print(json.dumps(evaluate.evaluate(args.workdir, args.num_samples, args.seed,
+                                     progress=not args.no_progress)))
+
+
 def run_info(workdir: str) -> dict:
   from ganjax import state as state_lib, train
   _, state = train.load_run(workdir)
@@ -58,6 +67,13 @@ def parser() -> argparse.ArgumentParser:
   s.add_argument("--out", required=True)
   s.add_argument("--seed", type=int, default=None, help="latent seed (default: the run's)")
   s.set_defaults(fn=cmd_sample)
+
+  e = sub.add_parser("eval", help="FID, KID, precision/recall, ... of the latest checkpoint")
+  e.add_argument("--workdir", required=True)
+  e.add_argument("--num-samples", type=int, default=10000)
+  e.add_argument("--seed", type=int, default=0, help="latent seed of the generated samples")
+  e.add_argument("--no-progress", action="store_true")
+  e.set_defaults(fn=cmd_eval)
 
   i = sub.add_parser("info", help="print step and state digest of the latest checkpoint")
   i.add_argument("--workdir", required=True)

@@ -1,0 +1,90 @@
+"""``ganjax eval``: every metric of a trained run, measured with the in-project feature net.
+
+Generated images (the EMA generator when there is one, eval-mode batch norm) are compared
+with the dataset's test split (its train split when it has none), ``num_samples`` of each.
+Reference features of the real images are cached beside the feature network.
+"""
+
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from ganjax import data, metrics
+from ganjax.metrics import features as features_lib
+from ganjax.train import load_run, sample_images
+from ganjax.workdir import write_atomically
+
+GENERATE_BATCH = 500
+
+
+def real_split(data_cfg: ml_collections.ConfigDict, split: str):
+  """(uint8 images, labels) of one split of the run's dataset."""
+  cfg = ml_collections.ConfigDict(data_cfg.to_dict())
+  cfg.split = split
+  source = data.open_source(cfg)
+  return source.get(np.arange(len(source)))
+
+
+def generated_images01(exp, state, num: int, seed: int) -> np.ndarray:
+  """``num`` samples in [0, 1] from latents of ``seed`` (independent of the training noise)."""
+  lo, hi = exp.value_range
+  key = jax.random.fold_in(jax.random.PRNGKey(seed), 0xE7A1)
+  out = []
+  for i, start in enumerate(range(0, num, GENERATE_BATCH)):
+    n = min(GENERATE_BATCH, num - start)
+    z = jax.random.normal(jax.random.fold_in(key, i), (n, exp.config.latent_dim), jnp.float32)
+    out.append(np.clip((sample_images(exp, state, z) - lo) / (hi - lo), 0.0, 1.0))
+  return np.concatenate(out).astype(np.float32)
+
+
+def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bool = True) -> dict:
+  """All metrics of the latest checkpoint in ``workdir``; also written to ``workdir/eval.json``."""
+  start_time = time.perf_counter()
+  exp, state = load_run(workdir)
+  cfg = exp.config.data
+  train_split = real_split(cfg, "train")
+  try:
+    test_split = real_split(cfg, "test")
+  except Exception:  # noqa: BLE001 -- folders and some datasets have no test split
+    test_split = train_split
+  extractor = features_lib.load_or_train(cfg.name, train_split, test_split, progress=progress)
+
+  real_images, real_labels = test_split
+  n = min(num_samples, len(real_images))
+  real01 = features_lib.to_unit_range(real_images[:n])
+  fake01 = generated_images01(exp, state, num_samples, seed)
+  real_feats, _ = _cached_reference(extractor, real01, n)
+  fake_feats, fake_probs = extractor(fake01)
+
+  kid_mean, kid_std = metrics.kernel_distance(real_feats, fake_feats)
+  precision, recall = metrics.precision_recall(real_feats, fake_feats)
+  density, coverage = metrics.density_coverage(real_feats, fake_feats)
+  result = dict(
+      step=int(state.step), num_fake=int(num_samples), num_real=int(n),
+      fid=metrics.frechet_distance_of(real_feats, fake_feats), kid=kid_mean, kid_std=kid_std,
+      precision=precision, recall=recall, density=density, coverage=coverage,
+      classifier_score=metrics.classifier_score(fake_probs),
+      **metrics.mode_coverage(fake_probs, real_labels[:n]),
+      sharpness_fake=metrics.sharpness(fake01), sharpness_real=metrics.sharpness(real01),
+      feature_net_test_accuracy=extractor.test_accuracy,
+      seconds=time.perf_counter() - start_time)
+  write_atomically(os.path.join(workdir, "eval.json"), json.dumps(result, indent=2))
+  return result
+
+
+def _cached_reference(extractor, real01: np.ndarray, n: int):
+  """Features and probabilities of the first ``n`` real images, cached with the net."""
+  path = os.path.join(extractor.directory, f"reference_{n}.npz")
+  if os.path.exists(path):
+    with np.load(path) as f:
+      return f["features"], f["probs"]
+  feats, probs = extractor(real01)
+  tmp = f"{path}.tmp{os.getpid()}.npz"
+  np.savez(tmp, features=feats, probs=probs)
+  os.replace(tmp, path)
+  return feats, probs

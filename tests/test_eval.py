@@ -1,0 +1,63 @@
+"""``ganjax eval`` end to end on the tiny run, and the feature network's training and cache."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from scipy.ndimage import gaussian_filter
+
+from ganjax import cli, metrics
+from ganjax.metrics import features
+
+
+def test_eval_prints_and_writes_every_metric(tiny_config, tmp_path, capsys):
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
+                   "--config.total_steps=2"]) == 0
+  capsys.readouterr()
+  assert cli.main(["eval", "--workdir", str(tmp_path), "--num-samples", "40",
+                   "--no-progress"]) == 0
+  printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  assert printed == json.load(open(tmp_path / "eval.json"))
+  for key in ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage",
+              "classifier_score", "classes_generated", "class_kl", "sharpness_fake",
+              "sharpness_real", "feature_net_test_accuracy"):
+    assert np.isfinite(printed[key]), key
+  assert printed["step"] == 2 and printed["num_fake"] == 40 and printed["num_real"] == 40
+  # The tiny data (a bright square whose position is the label) is easy to classify.
+  assert printed["feature_net_test_accuracy"] >= 0.9
+  assert printed["fid"] > 0 and 1.0 <= printed["classifier_score"] <= 10.0
+
+
+def _tiny_splits(idx_dir):
+  from ganjax.data.idx import load_split
+  return load_split(idx_dir, "train"), load_split(idx_dir, "test")
+
+
+def test_feature_net_is_cached_and_reused(idx_dir, monkeypatch):
+  train, test = _tiny_splits(idx_dir)
+  first = features.load_or_train("cache_probe", train, test, progress=False)
+  monkeypatch.setattr(features, "train", lambda *a, **k: pytest.fail("trained again"))
+  second = features.load_or_train("cache_probe", train, test, progress=False)
+  assert second.test_accuracy == first.test_accuracy and os.path.isdir(first.directory)
+  images = features.to_unit_range(test[0][:16])
+  np.testing.assert_array_equal(first(images)[0], second(images)[0])
+
+
+def test_fid_grows_monotonically_with_noise_on_real_images(idx_dir):
+  train, test = _tiny_splits(idx_dir)
+  extractor = features.load_or_train("cache_probe", train, test, progress=False)
+  clean = features.to_unit_range(train[0])
+  reference, _ = extractor(features.to_unit_range(test[0]))
+  rng = np.random.default_rng(0)
+  fids = [metrics.frechet_distance_of(
+              reference, extractor(np.clip(clean + rng.normal(0, s, clean.shape), 0, 1)
+                                   .astype(np.float32))[0])
+          for s in (0.0, 0.1, 0.2, 0.4)]
+  assert all(a < b for a, b in zip(fids, fids[1:])), fids
+
+
+def test_sharpness_of_real_images_falls_with_blur(idx_dir):
+  images = features.to_unit_range(_tiny_splits(idx_dir)[1][0])[..., 0]
+  values = [metrics.sharpness(gaussian_filter(images, (0, s, s))) for s in (0.0, 0.7, 1.5)]
+  assert values[0] > values[1] > values[2]
