@@ -48,6 +48,13 @@ class Checkpointer:
         state=ocp.args.StandardSave(state),
         digest=ocp.args.JsonSave({"state_digest": state_digest(state)})))
 
+  def save_replacing(self, step: int, state) -> None:
+    """Saves ``step`` after deleting every step at or after it (for non-chronological saves)."""
+    for old in self._manager.all_steps():
+      if old >= step:
+        self._manager.delete(old)
+    self.save(step, state)
+
   def restore(self, abstract_state, step: int | None = None, quarantine: bool = False):
     """Restores ``step``, or the newest checkpoint that verifies, into ``abstract_state``.
 

@@ -183,6 +183,8 @@ def base_config() -> ml_collections.ConfigDict:
       max_consecutive=10, action="rollback", lr_factor=0.5, max_rollbacks=3))
   c.sample_every = 500
   c.num_sample_images = 64
+  c.eval_every = 0                # > 0: FID & co. every N steps, best-FID checkpoint kept
+  c.eval_num_samples = 2000
   c.data = ml_collections.ConfigDict(dict(
       name="fashion_mnist", source="auto", path="", split="train", download=False))
   c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={}))

@@ -42,37 +42,48 @@ def generated_images01(exp, state, num: int, seed: int) -> np.ndarray:
   return np.concatenate(out).astype(np.float32)
 
 
+class Evaluator:
+  """Measures generators against one dataset; the feature net and real features load once."""
+
+  def __init__(self, data_cfg: ml_collections.ConfigDict, num_samples: int = 10000,
+               progress: bool = True):
+    train_split = real_split(data_cfg, "train")
+    try:
+      test_split = real_split(data_cfg, "test")
+    except Exception:  # noqa: BLE001 -- folders and some datasets have no test split
+      test_split = train_split
+    self.extractor = features_lib.load_or_train(data_cfg.name, train_split, test_split,
+                                                progress=progress)
+    real_images, real_labels = test_split
+    self.num_samples, self.num_real = num_samples, min(num_samples, len(real_images))
+    self.real01 = features_lib.to_unit_range(real_images[:self.num_real])
+    self.real_labels = real_labels[:self.num_real]
+    self.real_features, _ = _cached_reference(self.extractor, self.real01, self.num_real)
+    self.real_sharpness = metrics.sharpness(self.real01)
+
+  def __call__(self, exp, state, seed: int = 0) -> dict:
+    fake01 = generated_images01(exp, state, self.num_samples, seed)
+    fake_feats, fake_probs = self.extractor(fake01)
+    real = self.real_features
+    kid_mean, kid_std = metrics.kernel_distance(real, fake_feats)
+    precision, recall = metrics.precision_recall(real, fake_feats)
+    density, coverage = metrics.density_coverage(real, fake_feats)
+    return dict(
+        step=int(state.step), num_fake=int(self.num_samples), num_real=int(self.num_real),
+        fid=metrics.frechet_distance_of(real, fake_feats), kid=kid_mean, kid_std=kid_std,
+        precision=precision, recall=recall, density=density, coverage=coverage,
+        classifier_score=metrics.classifier_score(fake_probs),
+        **metrics.mode_coverage(fake_probs, self.real_labels),
+        sharpness_fake=metrics.sharpness(fake01), sharpness_real=self.real_sharpness,
+        feature_net_test_accuracy=self.extractor.test_accuracy)
+
+
 def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bool = True) -> dict:
   """All metrics of the latest checkpoint in ``workdir``; also written to ``workdir/eval.json``."""
   start_time = time.perf_counter()
   exp, state = load_run(workdir)
-  cfg = exp.config.data
-  train_split = real_split(cfg, "train")
-  try:
-    test_split = real_split(cfg, "test")
-  except Exception:  # noqa: BLE001 -- folders and some datasets have no test split
-    test_split = train_split
-  extractor = features_lib.load_or_train(cfg.name, train_split, test_split, progress=progress)
-
-  real_images, real_labels = test_split
-  n = min(num_samples, len(real_images))
-  real01 = features_lib.to_unit_range(real_images[:n])
-  fake01 = generated_images01(exp, state, num_samples, seed)
-  real_feats, _ = _cached_reference(extractor, real01, n)
-  fake_feats, fake_probs = extractor(fake01)
-
-  kid_mean, kid_std = metrics.kernel_distance(real_feats, fake_feats)
-  precision, recall = metrics.precision_recall(real_feats, fake_feats)
-  density, coverage = metrics.density_coverage(real_feats, fake_feats)
-  result = dict(
-      step=int(state.step), num_fake=int(num_samples), num_real=int(n),
-      fid=metrics.frechet_distance_of(real_feats, fake_feats), kid=kid_mean, kid_std=kid_std,
-      precision=precision, recall=recall, density=density, coverage=coverage,
-      classifier_score=metrics.classifier_score(fake_probs),
-      **metrics.mode_coverage(fake_probs, real_labels[:n]),
-      sharpness_fake=metrics.sharpness(fake01), sharpness_real=metrics.sharpness(real01),
-      feature_net_test_accuracy=extractor.test_accuracy,
-      seconds=time.perf_counter() - start_time)
+  result = Evaluator(exp.config.data, num_samples, progress)(exp, state, seed)
+  result["seconds"] = time.perf_counter() - start_time
   write_atomically(os.path.join(workdir, "eval.json"), json.dumps(result, indent=2))
   return result
 

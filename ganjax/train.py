@@ -124,6 +124,40 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
     return _train(config, workdir, progress, stop)
 
 
+class BestByFID:
+  """Evaluates during training and keeps the checkpoint with the lowest FID so far.
+
+  Every ``config.eval_every`` steps the metrics of ``config.eval_num_samples`` samples are
+  logged as ``eval_<name>`` (metrics.jsonl and TensorBoard); a new best FID is saved to
+  ``checkpoints_best/`` (one kept) and ``best.json``, beside the latest checkpoints.
+  """
+
+  def __init__(self, workdir: str, config: ml_collections.ConfigDict, progress: bool):
+    from ganjax.evaluate import Evaluator  # evaluate imports this module
+    self.evaluator = Evaluator(config.data, config.eval_num_samples, progress)
+    self.path = os.path.join(workdir, "best.json")
+    self.ckpt = Checkpointer(os.path.join(workdir, "checkpoints_best"), max_to_keep=1,
+                             async_save=False)  # best.json must never point ahead of it
+    self.best = None
+    if os.path.exists(self.path):
+      with open(self.path) as f:
+        self.best = json.load(f)
+
+  def evaluate(self, exp: "Experiment", host_state: GANState, writer: RunWriter) -> dict:
+    result = self.evaluator(exp, host_state)
+    step = result.pop("step")
+    writer.scalars(step, {f"eval_{k}": float(v) for k, v in result.items()})
+    if self.best is None or result["fid"] < self.best["fid"]:
+      self.best = {"step": step, "fid": result["fid"]}
+      self.ckpt.save_replacing(step, host_state)
+      write_atomically(self.path, json.dumps(self.best))
+    return result
+
+  def close(self) -> None:
+    self.ckpt.wait()
+    self.ckpt.close()
+
+
 class Diverged(UserError):
   """Too many non-finite steps in a row, and no rollback left."""
 
@@ -163,6 +197,11 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   def checkpoint_unsaved_steps():
     if done > start and ckpt.latest_step() != done:
       ckpt.save(done, parallel.get_state(state))
+
+  def due(every: int) -> bool:
+    return (every > 0 and done % every == 0) or done == total
+
+  best = BestByFID(workdir, config, progress) if config.get("eval_every", 0) > 0 else None
 
   def diverged(streak) -> bool:
     guard = config.nonfinite
@@ -213,14 +252,17 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
           bar.set_postfix(d_loss=f"{scalars['d_loss']:.3f}", g_loss=f"{scalars['g_loss']:.3f}",
                           img_s=f"{scalars['images_per_s']:.0f}")
           rolled_back = diverged(scalars["nonfinite_streak"])
-        if not rolled_back and (done % config.sample_every == 0 or done % config.ckpt_every == 0
-                                or done == total):
+        sample_due, ckpt_due = due(config.sample_every), due(config.ckpt_every)
+        eval_due = best is not None and due(config.eval_every)
+        if not rolled_back and (sample_due or ckpt_due or eval_due):
           host_state = parallel.get_state(state)
           rolled_back = diverged(int(host_state.nonfinite_streak))
-          if not rolled_back and (done % config.sample_every == 0 or done == total):
+          if not rolled_back and sample_due:
             grid = image_grid(sample_images(exp, host_state, z_fixed), exp.value_range)
             writer.samples(done, grid)
-          if not rolled_back and (done % config.ckpt_every == 0 or done == total):
+          if not rolled_back and eval_due:
+            best.evaluate(exp, host_state, writer)
+          if not rolled_back and ckpt_due:
             ckpt.save(done, host_state)
         if rolled_back:
           break
@@ -244,6 +286,8 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
     writer.close()
     ckpt.wait()
     ckpt.close()
+    if best is not None:
+      best.close()
   if stop.requested:
     print(f"ganjax: {stop.requested} received; stopped at step {done} with a checkpoint. "
           "Rerun the same command to resume.", file=sys.stderr)

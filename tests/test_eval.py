@@ -61,3 +61,16 @@ def test_sharpness_of_real_images_falls_with_blur(idx_dir):
   images = features.to_unit_range(_tiny_splits(idx_dir)[1][0])[..., 0]
   values = [metrics.sharpness(gaussian_filter(images, (0, s, s))) for s in (0.0, 0.7, 1.5)]
   assert values[0] > values[1] > values[2]
+
+
+def test_training_evaluates_and_keeps_the_best_fid_checkpoint(tiny_config, tmp_path, capsys):
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
+                   "--config.total_steps=10", "--config.eval_every=5",
+                   "--config.eval_num_samples=20"]) == 0
+  records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  evals = {r["step"]: r for r in records if "eval_fid" in r}
+  assert sorted(evals) == [5, 10]
+  assert all(np.isfinite(r["eval_fid"]) and 0 <= r["eval_precision"] <= 1 for r in evals.values())
+  best = json.load(open(tmp_path / "best.json"))
+  assert best["fid"] == min(r["eval_fid"] for r in evals.values())
+  assert os.listdir(tmp_path / "checkpoints_best") == [str(best["step"])]
