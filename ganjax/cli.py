@@ -2,7 +2,7 @@
 
   ganjax train  --config experiments/NAME.py --workdir DIR [--config.KEY=VALUE ...]
   ganjax sample --workdir DIR --num N --out FILE.png [--seed S]
-  ganjax eval   --workdir DIR [--num-samples N]
+  ganjax eval   --workdir DIR [--num-samples N] [--inception-weights FILE.npz]
   ganjax info   --workdir DIR
 
 Bad input is reported as one line on stderr with exit code 2 (``--debug`` shows the traceback).
@@ -37,7 +37,8 @@ def cmd_eval(args, overrides) -> None:
   if args.num_samples < 2:
     raise UserError(f"--num-samples must be at least 2, got {args.num_samples}")
   print(json.dumps(evaluate.evaluate(args.workdir, args.num_samples, args.seed,
-                                     progress=not args.no_progress)))
+                                     progress=not args.no_progress,
+                                     inception_weights=args.inception_weights)))
 
 
 def run_info(workdir: str) -> dict:
@@ -73,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
   e.add_argument("--num-samples", type=int, default=10000)
   e.add_argument("--seed", type=int, default=0, help="latent seed of the generated samples")
   e.add_argument("--no-progress", action="store_true")
+  e.add_argument("--inception-weights", default=None,
+                 help="Inception-v3 .npz (layout: ganjax/metrics/inception.py) for FID & co.")
   e.set_defaults(fn=cmd_eval)
 
   i = sub.add_parser("info", help="print step and state digest of the latest checkpoint")

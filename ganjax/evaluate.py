@@ -16,6 +16,7 @@ import numpy as np
 
 from ganjax import data, metrics
 from ganjax.metrics import features as features_lib
+from ganjax.metrics import inception
 from ganjax.train import load_run, sample_images
 from ganjax.workdir import write_atomically
 
@@ -46,7 +47,13 @@ class Evaluator:
   """Measures generators against one dataset; the feature net and real features load once."""
 
   def __init__(self, data_cfg: ml_collections.ConfigDict, num_samples: int = 10000,
-               progress: bool = True):
+               progress: bool = True, inception_weights: str | None = None,
+               inception_size: int = 299):
+    # Distances in Inception's pool space when given; class scores stay the feature net's.
+    # The file is checked first, before minutes of feature-net training.
+    self.inception = None
+    if inception_weights:
+      self.inception = (inception.load(inception_weights), inception_size)
     train_split = real_split(data_cfg, "train")
     try:
       test_split = real_split(data_cfg, "test")
@@ -60,10 +67,15 @@ class Evaluator:
     self.real_labels = real_labels[:self.num_real]
     self.real_features, _ = _cached_reference(self.extractor, self.real01, self.num_real)
     self.real_sharpness = metrics.sharpness(self.real01)
+    if self.inception is not None:
+      self.real_features = inception.pool_features(self.inception[0], self.real01,
+                                                   inception_size)
 
   def __call__(self, exp, state, seed: int = 0) -> dict:
     fake01 = generated_images01(exp, state, self.num_samples, seed)
     fake_feats, fake_probs = self.extractor(fake01)
+    if self.inception is not None:
+      fake_feats = inception.pool_features(self.inception[0], fake01, self.inception[1])
     real = self.real_features
     kid_mean, kid_std = metrics.kernel_distance(real, fake_feats)
     precision, recall = metrics.precision_recall(real, fake_feats)
@@ -75,14 +87,20 @@ class Evaluator:
         classifier_score=metrics.classifier_score(fake_probs),
         **metrics.mode_coverage(fake_probs, self.real_labels),
         sharpness_fake=metrics.sharpness(fake01), sharpness_real=self.real_sharpness,
-        feature_net_test_accuracy=self.extractor.test_accuracy)
+        feature_net_test_accuracy=self.extractor.test_accuracy,
+        features="inception_v3" if self.inception is not None else "ganjax_feature_net")
 
 
-def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bool = True) -> dict:
-  """All metrics of the latest checkpoint in ``workdir``; also written to ``workdir/eval.json``."""
+def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bool = True,
+             inception_weights: str | None = None) -> dict:
+  """All metrics of the latest checkpoint in ``workdir``; also written to ``workdir/eval.json``.
+
+  With ``inception_weights`` (an ``.npz`` file, see ``ganjax.metrics.inception``), FID, KID,
+  precision/recall and density/coverage use Inception-v3 pool features.
+  """
   start_time = time.perf_counter()
   exp, state = load_run(workdir)
-  result = Evaluator(exp.config.data, num_samples, progress)(exp, state, seed)
+  result = Evaluator(exp.config.data, num_samples, progress, inception_weights)(exp, state, seed)
   result["seconds"] = time.perf_counter() - start_time
   write_atomically(os.path.join(workdir, "eval.json"), json.dumps(result, indent=2))
   return result

@@ -65,6 +65,14 @@ def _corrupt_all_checkpoints(tmp, config):
   return ["info", "--workdir", str(run)]
 
 
+def _wrong_inception(tmp, config):
+  from ganjax.metrics.inception import expected_shapes
+  first = sorted(expected_shapes())[0]
+  np.savez(tmp / "wrong.npz", **{first: np.zeros(5, np.float32)})
+  return ["eval", "--workdir", str(_trained(tmp, config)), "--num-samples", "8",
+          "--inception-weights", str(tmp / "wrong.npz")]
+
+
 def _locked(tmp, config):
   (tmp / "run").mkdir()
   (tmp / "run" / ".lock").write_text(f"{socket.gethostname()} {os.getpid()}")
@@ -157,6 +165,8 @@ CASES = [
     Case("too few samples to evaluate",
          lambda t, c: ["eval", "--workdir", str(t), "--num-samples", "1"],
          "--num-samples must be at least 2"),
+    Case("Inception weights of the wrong shape", _wrong_inception,
+         "Inception-v3 needs (32,); convert Inception-v3 weights"),
     Case("config override on another command",
          lambda t, c: ["info", "--workdir", str(t), "--config.seed=1"],
          "--config.* overrides only apply to 'ganjax train'"),
