@@ -61,13 +61,30 @@ def _checkpoints(workdir):
           [n for n in names if "tmp" in n])
 
 
+def _logged_steps(workdir):
+  try:
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+      return sum(1 for line in f if line.endswith("\n"))
+  except FileNotFoundError:
+    return 0
+
+
+def _wait_for_steps(proc, workdir, target, timeout=120.0):
+  """Returns once metrics.jsonl has ``target`` records (or the process ends, or time is up)."""
+  deadline = time.perf_counter() + timeout
+  while _logged_steps(workdir) < target and proc.poll() is None and time.perf_counter() < deadline:
+    time.sleep(0.01)
+
+
 def kill_anywhere(config, root, kills, seed):
   """Trains with ``kills`` SIGKILLs, then straight to the same step; returns both infos + events.
 
-  Each kill comes after a delay drawn uniformly from [0, the wall time of a 40-step run],
-  so it may hit start-up, a step, or a checkpoint write. The killed run never reaches its
-  (huge) total_steps; afterwards it is finished 10 steps past its last checkpoint. A first
-  run fills the compilation cache, so restarts take seconds, as they do for users.
+  Odd-numbered kills come after a delay drawn uniformly from [0, the wall time of a 40-step
+  run], so they may hit start-up, a step, or a checkpoint write. Even-numbered kills wait
+  until the run has made 1–30 new steps (drawn at random) and then a random 0–0.3 s more, so
+  some kills always land mid-training, however fast or loaded the machine is. The killed run
+  never reaches its (huge) total_steps; afterwards it is finished 10 steps past its last
+  checkpoint. A first run fills the compilation cache, so restarts take seconds.
   """
   _finish(config, os.path.join(root, "warm-up"), 5)
   start = time.perf_counter()
@@ -77,13 +94,21 @@ def kill_anywhere(config, root, kills, seed):
   rng, run, events = random.Random(seed), os.path.join(root, "killed"), []
   for i in range(kills):
     before, _ = _checkpoints(run)
+    logged = _logged_steps(run)
+    began = time.perf_counter()
     proc, _ = _train(config, run, 10**9)
-    delay = rng.uniform(0.0, window)
-    time.sleep(delay)
+    if i % 2:
+      time.sleep(rng.uniform(0.0, window))
+    else:
+      # A resumed run drops the records past its checkpoint and logs those steps again, so
+      # the count passes ``logged`` only with steps no earlier run reached.
+      _wait_for_steps(proc, run, logged + rng.randint(1, 30))
+      time.sleep(rng.uniform(0.0, 0.3))
     proc.kill()
     proc.wait()
     after, partial = _checkpoints(run)
-    events.append(dict(kill=i, after_s=round(delay, 2), exit=proc.returncode,
+    events.append(dict(kill=i, after_s=round(time.perf_counter() - began, 2),
+                       exit=proc.returncode, logged_before=logged,
                        latest_before=before[-1] if before else None,
                        latest_after=after[-1] if after else None, unfinished_writes=partial))
   total = (_checkpoints(run)[0] or [0])[-1] + 10
