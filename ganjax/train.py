@@ -146,7 +146,8 @@ class BestByFID:
   def evaluate(self, exp: "Experiment", host_state: GANState, writer: RunWriter) -> dict:
     result = self.evaluator(exp, host_state)
     step = result.pop("step")
-    writer.scalars(step, {f"eval_{k}": float(v) for k, v in result.items()})
+    writer.scalars(step, {f"eval_{k}": float(v) for k, v in result.items()
+                          if isinstance(v, (int, float))})
     if self.best is None or result["fid"] < self.best["fid"]:
       self.best = {"step": step, "fid": result["fid"]}
       self.ckpt.save_replacing(step, host_state)
