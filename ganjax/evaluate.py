@@ -5,6 +5,7 @@ with the dataset's test split (its train split when it has none), ``num_samples`
 Reference features of the real images are cached beside the feature network.
 """
 
+import io
 import json
 import os
 import time
@@ -65,11 +66,12 @@ class Evaluator:
     self.num_samples, self.num_real = num_samples, min(num_samples, len(real_images))
     self.real01 = features_lib.to_unit_range(real_images[:self.num_real])
     self.real_labels = real_labels[:self.num_real]
-    self.real_features, _ = _cached_reference(self.extractor, self.real01, self.num_real)
     self.real_sharpness = metrics.sharpness(self.real01)
     if self.inception is not None:
       self.real_features = inception.pool_features(self.inception[0], self.real01,
                                                    inception_size)
+    else:
+      self.real_features = _cached_reference(self.extractor, self.real01)
 
   def __call__(self, exp, state, seed: int = 0) -> dict:
     fake01 = generated_images01(exp, state, self.num_samples, seed)
@@ -106,14 +108,13 @@ def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bo
   return result
 
 
-def _cached_reference(extractor, real01: np.ndarray, n: int):
-  """Features and probabilities of the first ``n`` real images, cached with the net."""
-  path = os.path.join(extractor.directory, f"reference_{n}.npz")
+def _cached_reference(extractor, real01: np.ndarray) -> np.ndarray:
+  """Feature-net features of the real images, cached with the net (keyed by their count)."""
+  path = os.path.join(extractor.directory, f"reference_{len(real01)}.npy")
   if os.path.exists(path):
-    with np.load(path) as f:
-      return f["features"], f["probs"]
-  feats, probs = extractor(real01)
-  tmp = f"{path}.tmp{os.getpid()}.npz"
-  np.savez(tmp, features=feats, probs=probs)
-  os.replace(tmp, path)
-  return feats, probs
+    return np.load(path)
+  feats, _ = extractor(real01)
+  buffer = io.BytesIO()
+  np.save(buffer, feats)
+  write_atomically(path, buffer.getvalue())
+  return feats
