@@ -8,12 +8,30 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
 # Compiled programs (and trained feature nets) go to a per-session directory, not ~/.cache.
 os.environ["GANJAX_CACHE_DIR"] = tempfile.mkdtemp(prefix="ganjax-test-cache-")
 
+import json  # noqa: E402
 import textwrap  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from ganjax import cli  # noqa: E402
 from ganjax.data.idx import write_idx  # noqa: E402
+
+
+def run_info(workdir, capsys) -> dict:
+  """``ganjax info`` of ``workdir``, in this process: {"step": ..., "state_digest": ...}."""
+  capsys.readouterr()
+  assert cli.main(["info", "--workdir", str(workdir)]) == 0
+  return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def logged_steps(workdir) -> int:
+  """Complete records in ``workdir/metrics.jsonl`` (0 before the run writes one)."""
+  try:
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+      return sum(1 for line in f if line.endswith("\n"))
+  except FileNotFoundError:
+    return 0
 
 
 def make_idx_dataset(directory, n_train=256, n_test=64, seed=0):

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 from PIL import Image
 
+from conftest import run_info
 from ganjax import cli
 
 
@@ -17,25 +17,19 @@ def _train(config, workdir, *overrides):
                    *overrides])
 
 
-def _info(workdir, capsys):
-  capsys.readouterr()
-  assert cli.main(["info", "--workdir", str(workdir)]) == 0
-  return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-
-
 def test_resume_is_bit_identical(tiny_config, tmp_path, capsys):
   assert _train(tiny_config, tmp_path / "straight") == 0
-  straight = _info(tmp_path / "straight", capsys)
+  straight = run_info(tmp_path / "straight", capsys)
   assert _train(tiny_config, tmp_path / "resumed", "--config.total_steps=10") == 0
-  assert _info(tmp_path / "resumed", capsys)["step"] == 10
+  assert run_info(tmp_path / "resumed", capsys)["step"] == 10
   assert _train(tiny_config, tmp_path / "resumed") == 0
-  resumed = _info(tmp_path / "resumed", capsys)
+  resumed = run_info(tmp_path / "resumed", capsys)
   assert straight["step"] == resumed["step"] == 20
   assert straight["state_digest"] == resumed["state_digest"]
   # A different seed really gives a different state (the digest is not vacuous).
   assert _train(tiny_config, tmp_path / "other", "--config.seed=1",
                 "--config.total_steps=20") == 0
-  assert _info(tmp_path / "other", capsys)["state_digest"] != straight["state_digest"]
+  assert run_info(tmp_path / "other", capsys)["state_digest"] != straight["state_digest"]
 
   run = tmp_path / "straight"
   records = [json.loads(line) for line in open(run / "metrics.jsonl")]

@@ -19,7 +19,7 @@ import tempfile
 import textwrap
 import time
 
-from conftest import TINY_CONFIG, make_idx_dataset
+from conftest import TINY_CONFIG, logged_steps, make_idx_dataset
 
 OVERRIDES = ("--config.ckpt_every=5", "--config.log_every=1", "--config.sample_every=50",
              "--config.keep_checkpoints=2")
@@ -61,18 +61,10 @@ def _checkpoints(workdir):
           [n for n in names if "tmp" in n])
 
 
-def _logged_steps(workdir):
-  try:
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-      return sum(1 for line in f if line.endswith("\n"))
-  except FileNotFoundError:
-    return 0
-
-
 def _wait_for_steps(proc, workdir, target, timeout=120.0):
   """Returns once metrics.jsonl has ``target`` records (or the process ends, or time is up)."""
   deadline = time.perf_counter() + timeout
-  while _logged_steps(workdir) < target and proc.poll() is None and time.perf_counter() < deadline:
+  while logged_steps(workdir) < target and proc.poll() is None and time.perf_counter() < deadline:
     time.sleep(0.01)
 
 
@@ -94,7 +86,7 @@ def kill_anywhere(config, root, kills, seed):
   rng, run, events = random.Random(seed), os.path.join(root, "killed"), []
   for i in range(kills):
     before, _ = _checkpoints(run)
-    logged = _logged_steps(run)
+    logged = logged_steps(run)
     began = time.perf_counter()
     proc, _ = _train(config, run, 10**9)
     if i % 2:

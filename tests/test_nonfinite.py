@@ -8,6 +8,7 @@ import numpy as np
 import optax
 import pytest
 
+from conftest import run_info
 from ganjax import cli, losses
 from ganjax.data import pipeline
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
@@ -86,12 +87,6 @@ def _train(tiny_config, workdir, *overrides):
                    "--config.log_every=1", "--config.nonfinite.max_consecutive=3", *overrides])
 
 
-def _info(workdir, capsys):
-  capsys.readouterr()
-  assert cli.main(["info", "--workdir", str(workdir)]) == 0
-  return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-
-
 def test_a_streak_rolls_back_to_the_last_checkpoint_with_a_lower_learning_rate(
     tiny_config, tmp_path, capsys, nan_steps):
   nan_steps(range(6, 12))  # NaN the first time steps 7..12 run, clean after the rollback
@@ -105,7 +100,7 @@ def test_a_streak_rolls_back_to_the_last_checkpoint_with_a_lower_learning_rate(
   assert {r["lr_scale"] for r in records if r["step"] > 5} == {0.5}
   assert all(r["rejected_steps"] == 0 for r in records)
   assert all(np.isfinite(r["g_loss"]) for r in records)
-  assert _info(tmp_path, capsys)["step"] == 20
+  assert run_info(tmp_path, capsys)["step"] == 20
 
 
 def test_rollbacks_are_limited_then_the_run_stops_with_one_line(
@@ -118,7 +113,7 @@ def test_rollbacks_are_limited_then_the_run_stops_with_one_line(
   assert "rolled back to step 5" in err[1] and err[1].endswith("× 0.25")
   assert err[-1].startswith("ganjax: error: training diverged after 2 rollbacks")
   assert "checkpoint at step 5 is intact" in err[-1] and "Traceback" not in "".join(err)
-  assert _info(tmp_path, capsys)["step"] == 5
+  assert run_info(tmp_path, capsys)["step"] == 5
 
 
 def test_action_stop_stops_at_the_first_streak(tiny_config, tmp_path, capsys, nan_steps):
@@ -126,4 +121,4 @@ def test_action_stop_stops_at_the_first_streak(tiny_config, tmp_path, capsys, na
   assert _train(tiny_config, tmp_path, "--config.nonfinite.action=stop") == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and err[0].startswith("ganjax: error: training diverged: 3 steps")
-  assert _info(tmp_path, capsys)["step"] == 5
+  assert run_info(tmp_path, capsys)["step"] == 5

@@ -1,6 +1,5 @@
 """Preemption (SIGTERM checkpoints at a step boundary, exit 0, resume is exact) and the workdir lock."""
 
-import json
 import os
 import signal
 import socket
@@ -10,23 +9,10 @@ import time
 
 import pytest
 
+from conftest import logged_steps, run_info
 from ganjax import cli
 from ganjax.errors import UserError
 from ganjax.workdir import LOCK_FILE, WorkdirLock
-
-
-def _info(workdir, capsys):
-  capsys.readouterr()
-  assert cli.main(["info", "--workdir", str(workdir)]) == 0
-  return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-
-
-def _logged_steps(workdir):
-  try:
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-      return sum(1 for _ in f)
-  except FileNotFoundError:
-    return 0
 
 
 def test_sigterm_checkpoints_exits_zero_and_resumes_bit_identically(tiny_config, tmp_path, capsys):
@@ -37,14 +23,14 @@ def test_sigterm_checkpoints_exits_zero_and_resumes_bit_identically(tiny_config,
        "--config.sample_every=100000", "--config.log_every=1"],
       stderr=subprocess.PIPE, text=True)
   deadline = time.time() + 240
-  while _logged_steps(run) < 3 and time.time() < deadline and proc.poll() is None:
+  while logged_steps(run) < 3 and time.time() < deadline and proc.poll() is None:
     time.sleep(0.2)
   assert proc.poll() is None, proc.stderr.read()
   proc.send_signal(signal.SIGTERM)
   _, err = proc.communicate(timeout=120)
   assert proc.returncode == 0, err
   assert "SIGTERM received" in err and "Traceback" not in err
-  stopped = _info(run, capsys)["step"]
+  stopped = run_info(run, capsys)["step"]
   assert 3 <= stopped < 100000
   assert not (run / LOCK_FILE).exists()
 
@@ -54,7 +40,7 @@ def test_sigterm_checkpoints_exits_zero_and_resumes_bit_identically(tiny_config,
   straight = tmp_path / "straight"
   assert cli.main(["train", "--config", tiny_config, "--workdir", str(straight), "--no-progress",
                    target]) == 0
-  assert _info(run, capsys) == _info(straight, capsys)
+  assert run_info(run, capsys) == run_info(straight, capsys)
 
 
 def test_a_live_run_holds_the_workdir(tiny_config, tmp_path, capsys):
