@@ -60,6 +60,16 @@ def test_a_full_streak_freezes_the_state_until_the_host_acts():
   assert int(later.rejected_steps[0]) == 3 and int(later.step[0]) == 3
 
 
+def test_with_finite_steps_the_guard_changes_no_bits():
+  batches = np.random.default_rng(0).normal(size=(5, 4, 2)).astype(np.float32)
+  guarded, guarded_step = _mlp_step(max_nonfinite=2)
+  plain, plain_step = _mlp_step(max_nonfinite=0)
+  for x in batches:
+    guarded, plain = guarded_step(guarded, x), plain_step(plain, x)
+  assert _same_networks(guarded, plain)
+  assert not _same_networks(plain, _mlp_step(max_nonfinite=0)[0])  # the steps did move it
+
+
 def test_without_the_guard_nans_propagate():
   state, step = _mlp_step(max_nonfinite=0)
   after = step(state, np.full((4, 2), np.nan, np.float32))
