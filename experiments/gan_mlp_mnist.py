@@ -16,7 +16,8 @@ def get_config():
   c.model.name = "mlp"
   c.model.generator = dict(hidden=(128, 128, 100), hidden_activation="relu",
                            output_activation="sigmoid", dropout=0.0)
-  c.model.discriminator = dict(hidden=(128, 128), hidden_activation="leaky_relu", dropout=0.0)
+  c.model.discriminator = dict(hidden=(128, 128), hidden_activation="leaky_relu", dropout=0.0,
+                               spectral_norm=False)
   c.loss.name = "non_saturating"
   c.optimizer.g = optimizer_config("adam", 2e-4, b1=0.5)
   c.optimizer.d = optimizer_config("adam", 2e-4, b1=0.5)

@@ -12,6 +12,7 @@ import os
 
 import ml_collections
 
+from ganjax import losses
 from ganjax.errors import UserError
 
 NONFINITE_ACTIONS = ("rollback", "stop")
@@ -112,6 +113,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise UserError(f"config.{key} must be positive, got {config[key]}")
   if config.get("n_critic", 1) < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
+  _validate_loss(config.loss)
   guard = config.get("nonfinite")
   if guard is not None:
     if guard.action not in NONFINITE_ACTIONS:
@@ -122,6 +124,18 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if not 0.0 < guard.lr_factor < 1.0:
       raise UserError(f"config.nonfinite.lr_factor must be in (0, 1) so that a rollback changes "
                       f"something, got {guard.lr_factor}")
+
+
+def _validate_loss(loss: ml_collections.ConfigDict) -> None:
+  if loss.name not in losses.FAMILIES:
+    raise UserError(f"unknown config.loss.name {loss.name!r}; choose from "
+                    f"{', '.join(losses.FAMILIES)}")
+  if loss.get("real_label", 1.0) != 1.0 and loss.name not in losses.SOFT_LABEL_FAMILIES:
+    raise UserError(f"config.loss.real_label={loss.real_label} smooths a cross-entropy target; "
+                    f"loss {loss.name!r} has none (use {' or '.join(losses.SOFT_LABEL_FAMILIES)})")
+  for key in ("gradient_penalty", "r1", "weight_clip", "g_orthogonal_reg"):
+    if loss.get(key, 0.0) < 0:
+      raise UserError(f"config.loss.{key} must be >= 0 (0 turns it off), got {loss[key]}")
 
 
 def split_cli_overrides(argv: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -188,7 +202,13 @@ def base_config() -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict(dict(
       name="fashion_mnist", source="auto", path="", split="train", download=False))
   c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={}))
-  c.loss = ml_collections.ConfigDict(dict(name="non_saturating", real_label=1.0))
+  # Loss family (ganjax.losses) and regularisers (ganjax.regularizers); 0 turns one off.
+  # real_label < 1: one-sided label smoothing (BCE families only). gradient_penalty: λ of
+  # WGAN-GP; r1: γ of the R1 penalty; weight_clip: c of WGAN's clipping; g_orthogonal_reg: β
+  # of BigGAN's orthogonal regularisation of G.
+  c.loss = ml_collections.ConfigDict(dict(
+      name="non_saturating", real_label=1.0, gradient_penalty=0.0, r1=0.0, weight_clip=0.0,
+      g_orthogonal_reg=0.0))
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
   return c
@@ -205,4 +225,4 @@ def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.Confi
                      kernel_size=kernel_size, activation="leaky_relu", batch_norm=True,
                      dropout=0.0),
       discriminator=dict(features=(width, 2 * width), kernel_size=kernel_size,
-                         batch_norm=False, dropout=0.3)))
+                         batch_norm=False, spectral_norm=False, dropout=0.3)))

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-from ganjax import data, losses, models
+from ganjax import data, losses, models, regularizers
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
 from ganjax.logging import RunWriter, image_grid, plot_layer_norms, plot_losses
@@ -54,11 +54,15 @@ class Experiment(NamedTuple):
     g_loss, d_loss = losses.get(c.loss.name)
     if c.loss.real_label != 1.0:
       d_loss = functools.partial(d_loss, real_label=c.loss.real_label)
+    penalty = regularizers.discriminator_penalty(c.loss.get("gradient_penalty", 0.0),
+                                                 c.loss.get("r1", 0.0))
     return make_train_step(self.generator, self.discriminator, g_loss, d_loss, self.g_tx,
                            self.d_tx, latent_dim=c.latent_dim, global_batch=global_batch,
                            n_critic=c.n_critic, ema_decay=c.ema_decay, axis_name=AXIS,
                            log_layer_norms=c.get("log_layer_norms", False),
-                           max_nonfinite=c.nonfinite.max_consecutive)
+                           max_nonfinite=c.nonfinite.max_consecutive, d_penalty=penalty,
+                           d_weight_clip=c.loss.get("weight_clip", 0.0),
+                           g_orthogonal_reg=c.loss.get("g_orthogonal_reg", 0.0))
 
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:

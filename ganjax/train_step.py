@@ -22,6 +22,12 @@ step counter still advances (so the next step sees new data and noise), and
 row the step stops updating anything until the host loop notices the streak (at the next
 log or checkpoint) and rolls back or stops (``ganjax.train``).
 
+Regularisers (``ganjax.regularizers``): ``d_penalty(critic, real, fake, key)`` adds a
+gradient or R1 penalty to every critic loss; ``d_weight_clip`` > 0 clips the critic's
+parameters after every update (WGAN); ``g_orthogonal_reg`` > 0 adds β·R_ortho(θ_G) to the
+generator's objective (BigGAN). ``d_loss`` and ``g_loss`` include them; the unweighted terms
+are logged beside them.
+
 The generator runs forward once for the last critic update; its ``jax.vjp`` is reused for
 the generator update against the freshly updated discriminator (as PyTorch's DCGAN example
 does), which saves one generator forward per step.
@@ -34,6 +40,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ganjax import regularizers
 from ganjax.state import GANState
 
 
@@ -54,7 +61,9 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
                     *, latent_dim: int, global_batch: int, n_critic: int = 1,
                     ema_decay: float = 0.0, axis_name: str = "batch",
-                    log_layer_norms: bool = False, max_nonfinite: int = 0):
+                    log_layer_norms: bool = False, max_nonfinite: int = 0,
+                    d_penalty: Callable | None = None, d_weight_clip: float = 0.0,
+                    g_orthogonal_reg: float = 0.0):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def latents(key, local_batch):
@@ -67,20 +76,30 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
       logits, stats = _apply(discriminator, params, d_stats,
                              jnp.concatenate([real, fake]), key)
       real_logits, fake_logits = jnp.split(logits, 2)
-      loss = d_loss_fn(real_logits, fake_logits)
-      return loss, (stats, real_logits, fake_logits)
+      loss, terms = d_loss_fn(real_logits, fake_logits), {}
+      if d_penalty is not None:
+        # Statistics from the penalty's own forward passes are discarded.
+        def critic(images):
+          return _apply(discriminator, params, d_stats, images, jax.random.fold_in(key, 1))[0]
+        penalty, terms = d_penalty(critic, real, fake, jax.random.fold_in(key, 2))
+        loss = loss + penalty
+      return loss, (stats, real_logits, fake_logits, terms)
 
-    (loss, (stats, real_logits, fake_logits)), grads = jax.value_and_grad(
+    (loss, (stats, real_logits, fake_logits, terms)), grads = jax.value_and_grad(
         loss_fn, has_aux=True)(d_params)
     grads = jax.lax.pmean(grads, axis_name)
     stats = jax.lax.pmean(stats, axis_name)
     updates, d_opt = d_tx.update(grads, d_opt, d_params)
     metrics = dict(d_loss=loss, d_real_logit=real_logits.mean(),
-                   d_fake_logit=fake_logits.mean(), d_grad_norm=optax.global_norm(grads))
+                   d_fake_logit=fake_logits.mean(), d_grad_norm=optax.global_norm(grads),
+                   **terms)
     if log_layer_norms:
       metrics.update(**layer_norms("d_grad_norm", grads),
                      **layer_norms("d_update_norm", updates))
-    return optax.apply_updates(d_params, updates), stats, d_opt, metrics
+    d_params = optax.apply_updates(d_params, updates)
+    if d_weight_clip > 0:
+      d_params = regularizers.clip_weights(d_params, d_weight_clip)
+    return d_params, stats, d_opt, metrics
 
   def step(state: GANState, batch: dict):
     rng = jax.random.fold_in(state.rng, state.step)
@@ -124,6 +143,12 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
 
     g_loss, fake_grad = jax.value_and_grad(g_objective)(fake)
     (g_grads,) = g_vjp(fake_grad)
+    if g_orthogonal_reg > 0:
+      ortho, ortho_grads = jax.value_and_grad(regularizers.orthogonal_regularization)(
+          state.g_params)
+      g_grads = jax.tree.map(lambda g, o: g + g_orthogonal_reg * o, g_grads, ortho_grads)
+      g_loss = g_loss + g_orthogonal_reg * ortho
+      metrics["g_orthogonal_reg"] = ortho
     g_grads = jax.lax.pmean(g_grads, axis_name)
     updates, g_opt = g_tx.update(g_grads, state.g_opt_state, state.g_params)
     g_params = optax.apply_updates(state.g_params, updates)

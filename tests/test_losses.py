@@ -5,6 +5,7 @@ softplus(−2) = 0.126928, softplus(1) = 1.313262, softplus(0.5) = 0.974077,
 softplus(−0.5) = 0.474077.
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -38,11 +39,33 @@ def test_one_sided_label_smoothing():
 
 
 def test_generator_gradients_saturate_only_for_minimax():
-  import jax
   confident_fake = jnp.array([-8.0])  # D is sure the sample is fake
   mm = jax.grad(lambda f: losses.minimax_generator_loss(f).sum())(confident_fake)
   ns = jax.grad(lambda f: losses.non_saturating_generator_loss(f).sum())(confident_fake)
   assert abs(float(mm[0])) < 1e-3 < abs(float(ns[0]))
+
+
+def test_wasserstein_hinge_and_least_squares_by_hand():
+  # wasserstein: E[f] − E[r] = 0 − 0.5
+  np.testing.assert_allclose(losses.wasserstein_discriminator_loss(REAL, FAKE), -0.5, atol=1e-6)
+  # hinge: mean(max(0, 1 − r)) = mean(0, 2) = 1; mean(max(0, 1 + f)) = mean(1.5, 0.5) = 1
+  np.testing.assert_allclose(losses.hinge_discriminator_loss(REAL, FAKE), 2.0, atol=1e-6)
+  # least squares: ½·mean(1², (−2)²) + ½·mean(0.25, 0.25) = 1.25 + 0.125
+  np.testing.assert_allclose(losses.least_squares_discriminator_loss(REAL, FAKE), 1.375, atol=1e-6)
+  # ½·mean((0.5 − 1)², (−0.5 − 1)²) = ½·(0.25 + 2.25)/2
+  np.testing.assert_allclose(losses.least_squares_generator_loss(FAKE), 0.625, atol=1e-6)
+  other = jnp.array([3.0, -1.0])
+  for family in ("wasserstein", "hinge"):
+    g_loss, _ = losses.get(family)
+    np.testing.assert_allclose(g_loss(other), -1.0, atol=1e-6)
+
+
+def test_hinge_ignores_confident_correct_logits():
+  # Beyond the margin (r ≥ 1, f ≤ −1) D gets no gradient; inside it gets ∓1/n.
+  grad_r, grad_f = jax.grad(losses.hinge_discriminator_loss, argnums=(0, 1))(
+      jnp.array([1.5, 0.2]), jnp.array([-2.0, 0.0]))
+  np.testing.assert_allclose(grad_r, [0.0, -0.5])
+  np.testing.assert_allclose(grad_f, [0.0, 0.5])
 
 
 def test_unknown_family_is_a_user_error():

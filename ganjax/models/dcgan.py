@@ -4,7 +4,7 @@ from typing import Sequence
 
 import flax.linen as nn
 
-from ganjax.models.layers import Upsample, activation, batch_norm
+from ganjax.models.layers import Upsample, activation, batch_norm, spectrally_normalized
 
 
 class DCGANGenerator(nn.Module):
@@ -54,12 +54,14 @@ class DCGANDiscriminator(nn.Module):
   """Strided convolutions → flatten → one logit.
 
   28×28 default (TensorFlow tutorial): conv 64 s2 → conv 128 s2, LeakyReLU(0.2), dropout 0.3,
-  no batch norm. With ``batch_norm`` every conv but the first is batch-normalised (Radford).
+  no batch norm. With ``batch_norm`` every conv but the first is batch-normalised (Radford);
+  ``spectral_norm`` normalises every conv and the output layer (Miyato et al. 2018).
   """
   features: Sequence[int] = (64, 128)
   kernel_size: int = 5
   activation: str = "leaky_relu"
   batch_norm: bool = False
+  spectral_norm: bool = False
   dropout: float = 0.3
   axis_name: str | None = None
 
@@ -69,14 +71,15 @@ class DCGANDiscriminator(nn.Module):
     k = self.kernel_size
     for i, feat in enumerate(self.features):
       normed = self.batch_norm and i > 0  # batch norm cancels a bias, so none is made
-      x = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed)(x)
+      conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed)
+      x = spectrally_normalized(conv, self.spectral_norm, train)(x)
       if normed:
         x = batch_norm(train, self.axis_name)(x)
       x = act(x)
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape((x.shape[0], -1))
-    return nn.Dense(1)(x)[:, 0]
+    return spectrally_normalized(nn.Dense(1), self.spectral_norm, train)(x)[:, 0]
 
 
 def radford_generator_kwargs(image_size: int, width: int = 64) -> dict:

@@ -97,6 +97,20 @@ class Upsample(nn.Module):
     raise ValueError(f"unknown upsampling mode {self.mode!r}; choose from {UPSAMPLE_MODES}")
 
 
+def spectrally_normalized(layer: nn.Module, enabled: bool, train: bool):
+  """``layer``, or ``layer`` with its kernel divided by its largest singular value.
+
+  Spectral normalisation (Miyato et al. 2018) via Flax's ``nn.SpectralNorm``: one power
+  iteration per call, its vector ``u`` (and the estimate σ) kept in the ``batch_stats``
+  collection — so in the GAN state — and updated only in training. Conv kernels are treated
+  as (k·k·in, out) matrices, as in the paper.
+  """
+  if not enabled:
+    return layer
+  wrapped = nn.SpectralNorm(layer)
+  return lambda x: wrapped(x, update_stats=train)
+
+
 def batch_norm(train: bool, axis_name: str | None, momentum: float = 0.9) -> nn.BatchNorm:
   """Batch norm whose statistics are averaged over ``axis_name`` (all devices) in training."""
   return nn.BatchNorm(use_running_average=not train, momentum=momentum, axis_name=axis_name)

@@ -5,7 +5,7 @@ from typing import Sequence
 
 import flax.linen as nn
 
-from ganjax.models.layers import activation
+from ganjax.models.layers import activation, spectrally_normalized
 
 
 class MLPGenerator(nn.Module):
@@ -31,16 +31,23 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-  """Flattened image → hidden layers → one logit (784 → 128 → 128 → 1 by default)."""
+  """Flattened image → hidden layers → one logit (784 → 128 → 128 → 1 by default).
+
+  ``spectral_norm`` normalises every layer (Miyato et al. 2018).
+  """
   hidden: Sequence[int] = (128, 128)
   hidden_activation: str = "leaky_relu"
   dropout: float = 0.0
+  spectral_norm: bool = False
 
   @nn.compact
   def __call__(self, x, train: bool = True):
+    def dense(width):
+      return spectrally_normalized(nn.Dense(width), self.spectral_norm, train)
+
     x = x.reshape((x.shape[0], -1))
     for width in self.hidden:
-      x = activation(self.hidden_activation)(nn.Dense(width)(x))
+      x = activation(self.hidden_activation)(dense(width)(x))
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return nn.Dense(1)(x)[:, 0]
+    return dense(1)(x)[:, 0]

@@ -1,0 +1,82 @@
+r"""Regularisers that keep a discriminator (critic) or generator well behaved; pure functions.
+
+A ``critic`` here is any function from an image batch to one logit per image.
+
+* gradient penalty (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", eq. 3):
+  E_x̂[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] at x̂ = εx + (1 − ε)G(z), ε ~ U[0, 1] per example; λ = 10 in the
+  paper. It assumes each logit depends on its own image only: a critic with batch norm mixes
+  the batch, so the paper uses none (or layer norm).
+* R1 (Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?", eq. 9):
+  (γ/2)·E_x[‖∇ₓ D(x)‖²] on real data.
+* weight clipping (Arjovsky et al. 2017, Algorithm 1): every critic parameter projected onto
+  [−c, c] after each update (c = 0.01 in the paper).
+* orthogonal regularisation (Brock et al. 2019, "Large Scale GAN Training", §3.1):
+  β·Σ_W ‖WᵀW ⊙ (1 − I)‖²_F over the kernels, each reshaped to (fan-in, features); it pushes
+  the filters towards orthogonality without constraining their norms.
+"""
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+
+def _per_example_input_gradient(critic: Callable, x: jax.Array) -> jax.Array:
+  return jax.grad(lambda images: jnp.sum(critic(images)))(x)
+
+
+def _squared_norms(grads: jax.Array) -> jax.Array:
+  return jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=1)
+
+
+def gradient_penalty(critic: Callable, real: jax.Array, fake: jax.Array,
+                     key: jax.Array) -> jax.Array:
+  """E[(‖∇D(x̂)‖₂ − 1)²] on random interpolates x̂ of ``real`` and ``fake`` (unweighted)."""
+  eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
+  interpolates = eps * real + (1.0 - eps) * fake
+  # The tiny constant keeps the derivative of the square root finite at a zero gradient.
+  norms = jnp.sqrt(_squared_norms(_per_example_input_gradient(critic, interpolates)) + 1e-12)
+  return jnp.mean((norms - 1.0) ** 2)
+
+
+def r1_penalty(critic: Callable, real: jax.Array) -> jax.Array:
+  """E[‖∇ₓD(x)‖²] on real images (unweighted; the loss adds γ/2 times it)."""
+  return jnp.mean(_squared_norms(_per_example_input_gradient(critic, real)))
+
+
+def clip_weights(params, bound: float):
+  """Every parameter clipped to [−bound, bound]."""
+  return jax.tree.map(lambda p: jnp.clip(p, -bound, bound), params)
+
+
+def orthogonal_regularization(params) -> jax.Array:
+  """Σ ‖WᵀW ⊙ (1 − I)‖²_F over every parameter with ≥ 2 dimensions (unweighted)."""
+  total = jnp.zeros((), jnp.float32)
+  for w in jax.tree.leaves(params):
+    if w.ndim < 2:
+      continue
+    w = w.reshape(-1, w.shape[-1])
+    gram = w.T @ w
+    total += jnp.sum((gram * (1.0 - jnp.eye(gram.shape[0], dtype=gram.dtype))) ** 2)
+  return total
+
+
+def discriminator_penalty(gradient_penalty_weight: float = 0.0, r1_weight: float = 0.0):
+  """``penalty(critic, real, fake, key) -> (weighted total, {name: unweighted value})``.
+
+  None when both weights are zero, so a plain GAN compiles without any double backprop.
+  """
+  if not gradient_penalty_weight and not r1_weight:
+    return None
+
+  def penalty(critic, real, fake, key):
+    total, terms = 0.0, {}
+    if gradient_penalty_weight:
+      terms["d_gradient_penalty"] = gradient_penalty(critic, real, fake, key)
+      total += gradient_penalty_weight * terms["d_gradient_penalty"]
+    if r1_weight:
+      terms["d_r1_penalty"] = r1_penalty(critic, real)
+      total += 0.5 * r1_weight * terms["d_r1_penalty"]
+    return total, terms
+
+  return penalty

@@ -1,0 +1,147 @@
+"""Gradient penalty, R1, weight clipping, orthogonal regularisation and spectral norm, in numbers."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ganjax import regularizers
+from ganjax.models.dcgan import DCGANDiscriminator
+from ganjax.models.mlp import MLPDiscriminator
+
+SHAPE = (4, 3, 3, 2)
+
+
+def _small_critic(seed=0):
+  """A two-layer tanh critic and the same function in float64 numpy."""
+  rng = np.random.default_rng(seed)
+  w1 = rng.normal(size=(18, 6)) / 3
+  w2 = rng.normal(size=(6,))
+
+  def critic(x):
+    return jnp.tanh(x.reshape(x.shape[0], -1) @ w1.astype(np.float32)) @ w2.astype(np.float32)
+
+  def critic64(x):
+    return np.tanh(x.reshape(-1) @ w1) @ w2
+
+  return critic, critic64
+
+
+def _finite_difference_gradient(f, x, h=1e-5):
+  grad = np.zeros_like(x)
+  for i in np.ndindex(x.shape):
+    step = np.zeros_like(x)
+    step[i] = h
+    grad[i] = (f(x + step) - f(x - step)) / (2 * h)
+  return grad
+
+
+def test_gradient_penalty_equals_finite_differences_on_a_small_net():
+  critic, critic64 = _small_critic()
+  rng = np.random.default_rng(1)
+  real, fake = rng.normal(size=SHAPE), rng.normal(size=SHAPE)
+  key = jax.random.PRNGKey(3)
+  value = regularizers.gradient_penalty(critic, jnp.float32(real), jnp.float32(fake), key)
+  # The same interpolation the penalty draws, then the gradient norm by central differences.
+  eps = np.asarray(jax.random.uniform(key, (4, 1, 1, 1), jnp.float32), np.float64)
+  interpolates = eps * real + (1 - eps) * fake
+  norms = [np.linalg.norm(_finite_difference_gradient(critic64, x)) for x in interpolates]
+  expected = np.mean((np.asarray(norms) - 1) ** 2)
+  assert expected > 0.01  # not trivially zero
+  np.testing.assert_allclose(value, expected, rtol=1e-4)
+
+
+def test_r1_equals_finite_differences_on_a_small_net():
+  critic, critic64 = _small_critic(seed=2)
+  real = np.random.default_rng(4).normal(size=SHAPE)
+  expected = np.mean([np.sum(_finite_difference_gradient(critic64, x) ** 2) for x in real])
+  np.testing.assert_allclose(regularizers.r1_penalty(critic, jnp.float32(real)), expected,
+                             rtol=1e-4)
+
+
+def test_linear_critic_closed_forms():
+  # D(x) = <w, x>: every input gradient is w, so R1 = ‖w‖² and GP = (‖w‖ − 1)².
+  w = jnp.arange(1.0, 19.0).reshape(3, 3, 2) / 20
+
+  def critic(x):
+    return jnp.sum(x * w, axis=(1, 2, 3))
+
+  x = jnp.ones(SHAPE)
+  norm2 = float(jnp.sum(w ** 2))
+  np.testing.assert_allclose(regularizers.r1_penalty(critic, x), norm2, rtol=1e-6)
+  np.testing.assert_allclose(regularizers.gradient_penalty(critic, x, -x, jax.random.PRNGKey(0)),
+                             (np.sqrt(norm2) - 1) ** 2, rtol=1e-5)
+
+
+def test_discriminator_penalty_weights_and_off_switch():
+  assert regularizers.discriminator_penalty(0.0, 0.0) is None
+  w = jnp.full((3, 3, 2), 0.5)  # ‖w‖² = 4.5
+
+  def critic(x):
+    return jnp.sum(x * w, axis=(1, 2, 3))
+
+  penalty = regularizers.discriminator_penalty(gradient_penalty_weight=10.0, r1_weight=2.0)
+  total, terms = penalty(critic, jnp.ones(SHAPE), jnp.zeros(SHAPE), jax.random.PRNGKey(0))
+  gp, r1 = (np.sqrt(4.5) - 1) ** 2, 4.5
+  np.testing.assert_allclose([terms["d_gradient_penalty"], terms["d_r1_penalty"]], [gp, r1],
+                             rtol=1e-5)
+  np.testing.assert_allclose(total, 10 * gp + 0.5 * 2.0 * r1, rtol=1e-5)
+
+
+def test_clip_weights_bounds_every_leaf():
+  params = {"a": jnp.array([-3.0, 0.005, 2.0]), "b": {"c": jnp.array([[0.02, -0.001]])}}
+  clipped = regularizers.clip_weights(params, 0.01)
+  np.testing.assert_array_equal(clipped["a"], np.float32([-0.01, 0.005, 0.01]))
+  np.testing.assert_array_equal(clipped["b"]["c"], np.float32([[0.01, -0.001]]))
+
+
+def test_orthogonal_regularization_by_hand_and_by_descent():
+  # W = [[1, 1], [0, 1]]: WᵀW = [[1, 1], [1, 2]], off-diagonal squares sum to 2; biases ignored.
+  params = {"kernel": jnp.array([[1.0, 1.0], [0.0, 1.0]]), "bias": jnp.ones(2)}
+  np.testing.assert_allclose(regularizers.orthogonal_regularization(params), 2.0)
+  q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(12, 5)))
+  scaled = {"kernel": jnp.float32(q * np.array([1, 2, 3, 4, 5]))}  # orthogonal, unequal norms
+  assert float(regularizers.orthogonal_regularization(scaled)) < 1e-9
+  # Gradient descent removes the correlation between a conv kernel's filters.
+  kernel = {"k": jax.random.normal(jax.random.PRNGKey(0), (3, 3, 4, 6)) * 0.3}
+  start = float(regularizers.orthogonal_regularization(kernel))
+  grad = jax.jit(jax.grad(regularizers.orthogonal_regularization))
+  for _ in range(300):
+    kernel = jax.tree.map(lambda p, g: p - 0.05 * g, kernel, grad(kernel))
+  assert float(regularizers.orthogonal_regularization(kernel)) < 1e-3 * start
+
+
+def _largest_singular_values(params, stats):
+  """σ_max of every normalised kernel, as (k·k·in, out) matrices, by numpy SVD."""
+  values = []
+  for name, layer in stats.items():
+    for key, sigma in layer.items():
+      if key.endswith("/sigma"):
+        kernel = np.asarray(params[key.split("/")[0]]["kernel"], np.float64)
+        matrix = kernel.reshape(-1, kernel.shape[-1]) / float(sigma)
+        values.append(np.linalg.svd(matrix, compute_uv=False)[0])
+  return values
+
+
+def test_spectral_norm_leaves_largest_singular_value_one():
+  for model in (DCGANDiscriminator(features=(8, 16), kernel_size=3, dropout=0.0,
+                                   spectral_norm=True),
+                MLPDiscriminator(hidden=(32, 16), spectral_norm=True)):
+    x = jax.random.normal(jax.random.PRNGKey(1), (2, 28, 28, 1))
+    variables = model.init({"params": jax.random.PRNGKey(0)}, x, train=False)
+    params, stats = variables["params"], variables["batch_stats"]
+
+    @jax.jit
+    def power_step(stats):
+      _, mutated = model.apply({"params": params, "batch_stats": stats}, x, train=True,
+                               mutable=["batch_stats"])
+      return mutated["batch_stats"]
+
+    for _ in range(50):  # one power iteration per training forward, as in training
+      stats = power_step(stats)
+    values = _largest_singular_values(params, stats)
+    assert len(values) == 3
+    np.testing.assert_allclose(values, 1.0, atol=1e-3)
+    # Eval mode uses the stored vector and changes nothing.
+    out1 = model.apply({"params": params, "batch_stats": stats}, x, train=False)
+    out2 = model.apply({"params": params, "batch_stats": stats}, x, train=False)
+    np.testing.assert_array_equal(out1, out2)
