@@ -1,7 +1,7 @@
 """``ganjax`` command line: subcommands are thin wrappers around plain functions.
 
   ganjax train  --config experiments/NAME.py --workdir DIR [--config.KEY=VALUE ...]
-  ganjax sample --workdir DIR --num N --out FILE.png [--seed S]
+  ganjax sample --workdir DIR --num N --out FILE.png [--seed S] [--label K]
   ganjax eval   --workdir DIR [--num-samples N] [--inception-weights FILE.npz]
   ganjax info   --workdir DIR
 
@@ -23,13 +23,23 @@ def cmd_train(args, overrides) -> None:
 
 
 def cmd_sample(args, overrides) -> None:
+  import jax.numpy as jnp
+
   from ganjax import logging, train
   if args.num <= 0:
     raise UserError(f"--num must be positive, got {args.num}")
   exp, state = train.load_run(args.workdir)
+  labels = None
+  if args.label is not None:
+    if not exp.num_classes:
+      raise UserError("--label needs a class-conditional run (config.model.num_classes > 0)")
+    if not 0 <= args.label < exp.num_classes:
+      raise UserError(f"--label {args.label} is not a class of this run; use 0..{exp.num_classes - 1}")
+    labels = jnp.full((args.num,), args.label, jnp.int32)
   z = train.fixed_latents(exp.config, args.num, seed=args.seed)
-  logging.save_png(args.out, logging.image_grid(train.sample_images(exp, state, z), exp.value_range))
-  print(json.dumps({"out": args.out, "num": args.num, "step": int(state.step)}))
+  logging.save_png(args.out, train.sample_grid(exp, state, z, labels))
+  print(json.dumps({"out": args.out, "num": args.num, "step": int(state.step),
+                    "label": args.label}))
 
 
 def cmd_eval(args, overrides) -> None:
@@ -67,6 +77,8 @@ def parser() -> argparse.ArgumentParser:
   s.add_argument("--num", type=int, default=64)
   s.add_argument("--out", required=True)
   s.add_argument("--seed", type=int, default=None, help="latent seed (default: the run's)")
+  s.add_argument("--label", type=int, default=None,
+                 help="class of every sample (conditional runs; default: column k is class k)")
   s.set_defaults(fn=cmd_sample)
 
   e = sub.add_parser("eval", help="FID, KID, precision/recall, ... of the latest checkpoint")

@@ -111,6 +111,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   for key in ("total_steps", "batch_size", "log_every", "ckpt_every", "sample_every"):
     if config[key] <= 0:
       raise UserError(f"config.{key} must be positive, got {config[key]}")
+  if config.model.get("num_classes", 0) < 0:
+    raise UserError(f"config.model.num_classes must be >= 0 (0: unconditional), "
+                    f"got {config.model.num_classes}")
   if config.get("n_critic", 1) < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
   _validate_loss(config.loss)
@@ -201,17 +204,23 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_num_samples = 2000
   c.data = ml_collections.ConfigDict(dict(
       name="fashion_mnist", source="auto", path="", split="train", download=False))
-  c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={}))
+  c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={},
+                                          **conditional_model()))
   # Loss family (ganjax.losses) and regularisers (ganjax.regularizers); 0 turns one off.
   # real_label < 1: one-sided label smoothing (BCE families only). gradient_penalty: λ of
   # WGAN-GP; r1: γ of the R1 penalty; weight_clip: c of WGAN's clipping; g_orthogonal_reg: β
-  # of BigGAN's orthogonal regularisation of G.
+  # of BigGAN's orthogonal regularisation of G; class_weight: AC-GAN's class-loss weight.
   c.loss = ml_collections.ConfigDict(dict(
       name="non_saturating", real_label=1.0, gradient_penalty=0.0, r1=0.0, weight_clip=0.0,
-      g_orthogonal_reg=0.0))
+      g_orthogonal_reg=0.0, class_weight=1.0))
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
   return c
+
+
+def conditional_model(num_classes: int = 0, conditioning: str = "projection") -> dict:
+  """The model keys of class conditioning (``ganjax.models.conditional``); 0 classes = off."""
+  return dict(num_classes=num_classes, conditioning=conditioning)
 
 
 def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.ConfigDict:
@@ -220,7 +229,7 @@ def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.Confi
   Generator stages have 4·width → 2·width → width channels, discriminator convs width → 2·width.
   """
   return ml_collections.ConfigDict(dict(
-      name="dcgan",
+      name="dcgan", **conditional_model(),
       generator=dict(features=(4 * width, 2 * width, width), upsample="subpixel",
                      kernel_size=kernel_size, activation="leaky_relu", batch_norm=True,
                      dropout=0.0),

@@ -9,6 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ganjax.models.conditional import is_conditional
+
 
 @flax.struct.dataclass
 class GANState:
@@ -50,8 +52,10 @@ def init_state(seed: int, generator, discriminator, g_tx: optax.GradientTransfor
   g_key, d_key, run_key = jax.random.split(rng, 3)
   z = jnp.zeros((1, latent_dim), jnp.float32)
   x = jnp.zeros((1, *image_shape), jnp.float32)
-  g_vars = generator.init({"params": g_key, "dropout": g_key}, z, train=False)
-  d_vars = discriminator.init({"params": d_key, "dropout": d_key}, x, train=False)
+  g_labels = {"labels": jnp.zeros((1,), jnp.int32)} if is_conditional(generator) else {}
+  d_labels = {"labels": jnp.zeros((1,), jnp.int32)} if is_conditional(discriminator) else {}
+  g_vars = generator.init({"params": g_key, "dropout": g_key}, z, train=False, **g_labels)
+  d_vars = discriminator.init({"params": d_key, "dropout": d_key}, x, train=False, **d_labels)
   g_params, d_params = g_vars["params"], d_vars["params"]
   return GANState(
       step=jnp.zeros((), jnp.int32),

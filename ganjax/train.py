@@ -44,6 +44,11 @@ class Experiment(NamedTuple):
   image_shape: tuple
   value_range: tuple
 
+  @property
+  def num_classes(self) -> int:
+    """K > 0 for a class-conditional GAN, 0 otherwise."""
+    return self.config.model.get("num_classes", 0)
+
   def init(self) -> GANState:
     c = self.config
     return init_state(c.seed, self.generator, self.discriminator, self.g_tx, self.d_tx,
@@ -62,7 +67,13 @@ class Experiment(NamedTuple):
                            log_layer_norms=c.get("log_layer_norms", False),
                            max_nonfinite=c.nonfinite.max_consecutive, d_penalty=penalty,
                            d_weight_clip=c.loss.get("weight_clip", 0.0),
-                           g_orthogonal_reg=c.loss.get("g_orthogonal_reg", 0.0))
+                           g_orthogonal_reg=c.loss.get("g_orthogonal_reg", 0.0),
+                           num_classes=self.num_classes,
+                           class_loss_weight=self._class_loss_weight())
+
+  def _class_loss_weight(self) -> float:
+    acgan = self.num_classes and self.config.model.get("conditioning") == "acgan"
+    return self.config.loss.get("class_weight", 1.0) if acgan else 0.0
 
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
@@ -93,14 +104,25 @@ def fixed_latents(config: ml_collections.ConfigDict, num: int, seed: int | None 
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def generate(generator: nn.Module, params, batch_stats, z):
+def generate(generator: nn.Module, params, batch_stats, z, labels=None):
   """Eval-mode samples (running batch-norm statistics, no dropout)."""
-  return generator.apply({"params": params, "batch_stats": batch_stats}, z, train=False)
+  kwargs = {} if labels is None else {"labels": labels}
+  return generator.apply({"params": params, "batch_stats": batch_stats}, z, train=False, **kwargs)
 
 
-def sample_images(exp: Experiment, state: GANState, z) -> np.ndarray:
+def sample_images(exp: Experiment, state: GANState, z, labels=None) -> np.ndarray:
+  """Samples of the EMA generator if there is one; a conditional GAN without ``labels``
+  draws classes 0, 1, …, K−1, 0, 1, … in turn."""
   params = state.ema_params if state.ema_params is not None else state.g_params
-  return np.asarray(generate(exp.generator, params, state.g_batch_stats, z))
+  if exp.num_classes and labels is None:
+    labels = jnp.arange(len(z), dtype=jnp.int32) % exp.num_classes
+  return np.asarray(generate(exp.generator, params, state.g_batch_stats, z, labels))
+
+
+def sample_grid(exp: Experiment, state: GANState, z, labels=None) -> np.ndarray:
+  """A uint8 grid of samples; for a conditional GAN without ``labels``, column k is class k."""
+  columns = exp.num_classes if exp.num_classes and labels is None else None
+  return image_grid(sample_images(exp, state, z, labels), exp.value_range, columns)
 
 
 def load_run(workdir: str) -> tuple[Experiment, GANState]:
@@ -173,6 +195,8 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   source = data.open_source(config.data)
   config.data.image_shape = tuple(source.image_shape)
   exp = build(config, source.image_shape)
+  if exp.num_classes:
+    data.check_labels(source, exp.num_classes)
   batches = data.Batches(source, config.batch_size, config.n_critic, config.seed, exp.value_range)
 
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
@@ -263,7 +287,7 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
           host_state = parallel.get_state(state)
           rolled_back = diverged(int(host_state.nonfinite_streak))
           if not rolled_back and sample_due:
-            grid = image_grid(sample_images(exp, host_state, z_fixed), exp.value_range)
+            grid = sample_grid(exp, host_state, z_fixed)
             writer.samples(done, grid)
           if not rolled_back and eval_due:
             best.evaluate(exp, host_state, writer)

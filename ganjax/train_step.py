@@ -22,6 +22,12 @@ step counter still advances (so the next step sees new data and noise), and
 row the step stops updating anything until the host loop notices the streak (at the next
 log or checkpoint) and rolls back or stops (``ganjax.train``).
 
+Conditional GANs (``num_classes`` > 0): both nets take labels — real images their dataset
+labels, fake images labels drawn uniformly for the global batch like the latents. With
+``class_loss_weight`` > 0 the discriminator returns ``(logit, class_logits)`` and both
+players add that weight times the AC-GAN class cross-entropy (Odena et al. 2017): D on real
+and fake images, G on fake ones.
+
 Regularisers (``ganjax.regularizers``): ``d_penalty(critic, real, fake, key)`` adds a
 gradient or R1 penalty to every critic loss; ``d_weight_clip`` > 0 clips the critic's
 parameters after every update (WGAN); ``g_orthogonal_reg`` > 0 adds β·R_ortho(θ_G) to the
@@ -44,10 +50,11 @@ from ganjax import regularizers
 from ganjax.state import GANState
 
 
-def _apply(model: nn.Module, params, stats, x, rng):
+def _apply(model: nn.Module, params, stats, x, rng, labels=None):
   """Train-mode forward; returns (output, updated batch stats)."""
+  kwargs = {} if labels is None else {"labels": labels}
   out, mutated = model.apply({"params": params, "batch_stats": stats}, x, train=True,
-                             rngs={"dropout": rng}, mutable=["batch_stats"])
+                             rngs={"dropout": rng}, mutable=["batch_stats"], **kwargs)
   return out, mutated.get("batch_stats", stats)
 
 
@@ -63,26 +70,49 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     ema_decay: float = 0.0, axis_name: str = "batch",
                     log_layer_norms: bool = False, max_nonfinite: int = 0,
                     d_penalty: Callable | None = None, d_weight_clip: float = 0.0,
-                    g_orthogonal_reg: float = 0.0):
+                    g_orthogonal_reg: float = 0.0, num_classes: int = 0,
+                    class_loss_weight: float = 0.0):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def latents(key, local_batch):
-    z = jax.random.normal(key, (global_batch, latent_dim), jnp.float32)
+    """This device's slice of the global batch's latents and (when conditional) fake labels."""
     start = jax.lax.axis_index(axis_name) * local_batch
-    return jax.lax.dynamic_slice_in_dim(z, start, local_batch)
+    z = jax.random.normal(key, (global_batch, latent_dim), jnp.float32)
+    z = jax.lax.dynamic_slice_in_dim(z, start, local_batch)
+    if not num_classes:
+      return z, None
+    y = jax.random.randint(jax.random.fold_in(key, 1), (global_batch,), 0, num_classes)
+    return z, jax.lax.dynamic_slice_in_dim(y, start, local_batch)
 
-  def d_update(d_params, d_stats, d_opt, real, fake, key):
+  def split_heads(out):
+    """D's output → (adversarial logits, class logits or None)."""
+    return out if class_loss_weight else (out, None)
+
+  def class_loss(class_logits, labels):
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
+
+  def d_update(d_params, d_stats, d_opt, real, fake, key, real_y=None, fake_y=None):
+    labels = None if real_y is None else jnp.concatenate([real_y, fake_y])
+
     def loss_fn(params):
-      logits, stats = _apply(discriminator, params, d_stats,
-                             jnp.concatenate([real, fake]), key)
+      out, stats = _apply(discriminator, params, d_stats, jnp.concatenate([real, fake]), key,
+                          labels)
+      logits, class_logits = split_heads(out)
       real_logits, fake_logits = jnp.split(logits, 2)
       loss, terms = d_loss_fn(real_logits, fake_logits), {}
+      if class_loss_weight:  # AC-GAN: D classifies real and fake images
+        real_class, fake_class = jnp.split(class_logits, 2)
+        terms = dict(d_class_loss=class_loss(real_class, real_y) + class_loss(fake_class, fake_y),
+                     d_real_class_accuracy=jnp.mean(jnp.argmax(real_class, -1) == real_y))
+        loss = loss + class_loss_weight * terms["d_class_loss"]
       if d_penalty is not None:
         # Statistics from the penalty's own forward passes are discarded.
         def critic(images):
-          return _apply(discriminator, params, d_stats, images, jax.random.fold_in(key, 1))[0]
-        penalty, terms = d_penalty(critic, real, fake, jax.random.fold_in(key, 2))
-        loss = loss + penalty
+          out = _apply(discriminator, params, d_stats, images, jax.random.fold_in(key, 1),
+                       real_y)[0]
+          return split_heads(out)[0]
+        penalty, penalty_terms = d_penalty(critic, real, fake, jax.random.fold_in(key, 2))
+        loss, terms = loss + penalty, {**terms, **penalty_terms}
       return loss, (stats, real_logits, fake_logits, terms)
 
     (loss, (stats, real_logits, fake_logits, terms)), grads = jax.value_and_grad(
@@ -105,6 +135,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     rng = jax.random.fold_in(state.rng, state.step)
     device_rng = jax.random.fold_in(rng, jax.lax.axis_index(axis_name))
     reals = batch["image"]
+    real_labels = batch["label"] if num_classes else jnp.zeros(reals.shape[:2], jnp.int32)
     local_batch = reals.shape[1]
 
     def keys(i):
@@ -114,32 +145,40 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
 
     def critic(carry, inputs):
       d_params, d_stats, d_opt, g_stats = carry
-      real, i = inputs
+      real, real_y, i = inputs
       z_key, g_key, d_key = keys(i)
-      fake, g_stats = _apply(generator, state.g_params, g_stats, latents(z_key, local_batch), g_key)
+      z, fake_y = latents(z_key, local_batch)
+      fake, g_stats = _apply(generator, state.g_params, g_stats, z, g_key, fake_y)
       d_params, d_stats, d_opt, metrics = d_update(
-          d_params, d_stats, d_opt, real, jax.lax.stop_gradient(fake), d_key)
+          d_params, d_stats, d_opt, real, jax.lax.stop_gradient(fake), d_key,
+          real_y if num_classes else None, fake_y)
       return (d_params, d_stats, d_opt, g_stats), metrics
 
     carry = (state.d_params, state.d_batch_stats, state.d_opt_state, state.g_batch_stats)
     if n_critic > 1:
-      carry, _ = jax.lax.scan(critic, carry, (reals[:-1], jnp.arange(n_critic - 1)))
+      carry, _ = jax.lax.scan(critic, carry,
+                              (reals[:-1], real_labels[:-1], jnp.arange(n_critic - 1)))
     d_params, d_stats, d_opt, g_stats = carry
 
     # Last critic update and the generator update share one generator forward.
     z_key, g_key, d_key = keys(n_critic - 1)
-    z = latents(z_key, local_batch)
+    z, fake_y = latents(z_key, local_batch)
     fake, g_vjp, g_stats = jax.vjp(
-        lambda p: _apply(generator, p, g_stats, z, g_key), state.g_params, has_aux=True)
+        lambda p: _apply(generator, p, g_stats, z, g_key, fake_y), state.g_params, has_aux=True)
     g_stats = jax.lax.pmean(g_stats, axis_name)
     d_params, d_stats, d_opt, metrics = d_update(
-        d_params, d_stats, d_opt, reals[-1], jax.lax.stop_gradient(fake), d_key)
+        d_params, d_stats, d_opt, reals[-1], jax.lax.stop_gradient(fake), d_key,
+        real_labels[-1] if num_classes else None, fake_y)
 
     def g_objective(fake_images):
       # Discriminator statistics updated during the generator step are discarded.
-      logits, _ = _apply(discriminator, d_params, d_stats, fake_images,
-                         jax.random.fold_in(d_key, 1))
-      return g_loss_fn(logits)
+      out, _ = _apply(discriminator, d_params, d_stats, fake_images,
+                      jax.random.fold_in(d_key, 1), fake_y)
+      logits, class_logits = split_heads(out)
+      loss = g_loss_fn(logits)
+      if class_loss_weight:  # AC-GAN: G wants its samples classified as their label
+        loss = loss + class_loss_weight * class_loss(class_logits, fake_y)
+      return loss
 
     g_loss, fake_grad = jax.value_and_grad(g_objective)(fake)
     (g_grads,) = g_vjp(fake_grad)

@@ -19,6 +19,8 @@ TINY_DCGAN = ("--config.model.generator.features=(16,8,4)",
               "--config.model.generator.kernel_size=3", "--config.model.discriminator.kernel_size=3")
 
 EXPERIMENTS = {
+    "cgan_fashion_mnist": ("d_loss", "g_loss"),
+    "acgan_fashion_mnist": ("d_loss", "g_loss", "d_class_loss", "d_real_class_accuracy"),
     "wgan_fashion_mnist": ("d_loss", "g_loss"),
     "wgan_gp_fashion_mnist": ("d_loss", "g_loss", "d_gradient_penalty"),
     "lsgan_fashion_mnist": ("d_loss", "g_loss"),

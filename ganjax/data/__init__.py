@@ -50,3 +50,19 @@ def open_source(cfg: ml_collections.ConfigDict):
     raise UserError(f"dataset {cfg.name!r} not found: no IDX files in {idx_directory(cfg)!r}"
                     f"{hint}, set {env} or --config.data.path to a folder with them, or "
                     f"prepare TFDS {cfg.name!r}. TFDS said: {e}") from None
+
+
+def check_labels(source, num_classes: int) -> None:
+  """Fails in one line unless every example of ``source`` has a label in [0, num_classes)."""
+  labels = getattr(source, "labels", None)
+  if labels is None:  # TFDS: only whether the records carry labels is known up front
+    if not getattr(source, "has_labels", False):
+      raise UserError(f"config.model.num_classes={num_classes} needs labels, and this dataset "
+                      "has none; set config.model.num_classes=0")
+    return
+  lo, hi = int(labels.min()), int(labels.max())
+  if lo < 0 or hi >= num_classes:
+    raise UserError(f"config.model.num_classes={num_classes} but the dataset's labels span "
+                    f"{lo}..{hi}; set config.model.num_classes={hi + 1}" if lo >= 0 else
+                    f"config.model.num_classes={num_classes} needs labels, and this dataset "
+                    "has unlabelled examples; set config.model.num_classes=0")

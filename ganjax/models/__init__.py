@@ -1,8 +1,14 @@
-"""Model registry: ``build(config.model, image_shape, axis_name) -> (generator, discriminator)``."""
+"""Model registry: ``build(config.model, image_shape, axis_name) -> (generator, discriminator)``.
+
+``config.model.num_classes`` > 0 wraps both nets to take class labels
+(``ganjax.models.conditional``), conditioned as ``config.model.conditioning`` says.
+"""
 
 import ml_collections
 
 from ganjax.errors import UserError
+from ganjax.models.conditional import (CONDITIONINGS, ConditionalDiscriminator,
+                                       ConditionalGenerator, is_conditional)
 from ganjax.models.dcgan import (DCGANDiscriminator, DCGANGenerator,
                                  radford_discriminator_kwargs, radford_generator_kwargs)
 from ganjax.models.layers import UPSAMPLE_MODES
@@ -19,10 +25,19 @@ def _kwargs(section) -> dict:
 def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None = "batch"):
   """Instantiates the generator and discriminator that ``model`` (config.model) names."""
   try:
-    return _build(model, image_shape, axis_name)
+    generator, discriminator = _build(model, image_shape, axis_name)
   except TypeError as e:  # a keyword the module does not take
     raise UserError(f"config.model ({model.name}): {e}; check the generator/discriminator "
                     "keys against ganjax/models") from None
+  num_classes = model.get("num_classes", 0)
+  if num_classes:
+    conditioning = model.get("conditioning", "projection")
+    if conditioning not in CONDITIONINGS:
+      raise UserError(f"unknown config.model.conditioning {conditioning!r}; choose from "
+                      f"{', '.join(CONDITIONINGS)}")
+    generator = ConditionalGenerator(generator, num_classes)
+    discriminator = ConditionalDiscriminator(discriminator, num_classes, conditioning)
+  return generator, discriminator
 
 
 def _build(model, image_shape, axis_name):

@@ -3,6 +3,7 @@
 from typing import Sequence
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 from ganjax.models.layers import Upsample, activation, batch_norm, spectrally_normalized
 
@@ -66,9 +67,14 @@ class DCGANDiscriminator(nn.Module):
   axis_name: str | None = None
 
   @nn.compact
-  def __call__(self, x, train: bool = True):
+  def __call__(self, x, train: bool = True, condition=None, return_features: bool = False):
+    """One logit per image; ``condition`` (B, K) is appended to every pixel as channels;
+    ``return_features`` also returns the flattened activations before the output layer."""
     act = activation(self.activation)
     k = self.kernel_size
+    if condition is not None:
+      planes = jnp.broadcast_to(condition[:, None, None, :], (*x.shape[:3], condition.shape[-1]))
+      x = jnp.concatenate([x, planes.astype(x.dtype)], axis=-1)
     for i, feat in enumerate(self.features):
       normed = self.batch_norm and i > 0  # batch norm cancels a bias, so none is made
       conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed)
@@ -79,7 +85,8 @@ class DCGANDiscriminator(nn.Module):
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape((x.shape[0], -1))
-    return spectrally_normalized(nn.Dense(1), self.spectral_norm, train)(x)[:, 0]
+    logit = spectrally_normalized(nn.Dense(1), self.spectral_norm, train)(x)[:, 0]
+    return (logit, x) if return_features else logit
 
 
 def radford_generator_kwargs(image_size: int, width: int = 64) -> dict:

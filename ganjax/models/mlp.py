@@ -4,6 +4,7 @@ import math
 from typing import Sequence
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 from ganjax.models.layers import activation, spectrally_normalized
 
@@ -41,13 +42,18 @@ class MLPDiscriminator(nn.Module):
   spectral_norm: bool = False
 
   @nn.compact
-  def __call__(self, x, train: bool = True):
+  def __call__(self, x, train: bool = True, condition=None, return_features: bool = False):
+    """One logit per image; ``condition`` (B, K) is appended to the flattened image;
+    ``return_features`` also returns the last hidden layer."""
     def dense(width):
       return spectrally_normalized(nn.Dense(width), self.spectral_norm, train)
 
     x = x.reshape((x.shape[0], -1))
+    if condition is not None:
+      x = jnp.concatenate([x, condition.astype(x.dtype)], axis=-1)
     for width in self.hidden:
       x = activation(self.hidden_activation)(dense(width)(x))
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return dense(1)(x)[:, 0]
+    logit = dense(1)(x)[:, 0]
+    return (logit, x) if return_features else logit

@@ -1,0 +1,65 @@
+"""Class-conditional wrappers around any generator and discriminator of ``ganjax.models``.
+
+Generator (Mirza & Osindero 2014, "Conditional Generative Adversarial Nets"): G(z, y) is the
+base generator applied to [z, onehot(y)].
+
+Discriminator, by ``conditioning``:
+  concat: the base discriminator sees onehot(y) beside the image (as extra channels of every
+    pixel for convolutional nets, appended to the flattened image for MLPs) — Mirza & Osindero.
+  projection: D(x, y) = ψ(φ(x)) + ⟨V·onehot(y), φ(x)⟩ where φ(x) are the base net's features
+    before its output layer and V a learned class embedding (Miyato & Koyama 2018,
+    "cGANs with Projection Discriminator", eq. 3); V is spectrally normalised with the rest.
+  acgan: D does not see y; an auxiliary head predicts it from φ(x) (Odena et al. 2017,
+    "Conditional Image Synthesis with Auxiliary Classifier GANs"). The module returns
+    ``(logit, class_logits)``; the train step adds the class cross-entropy on real and fake
+    images to D's loss and on fake images to G's.
+"""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from ganjax.models.layers import spectrally_normalized
+
+CONDITIONINGS = ("concat", "projection", "acgan")
+
+
+class ConditionalGenerator(nn.Module):
+  """G(z, y) = base([z, onehot(y)])."""
+  base: nn.Module
+  num_classes: int
+
+  @property
+  def output_activation(self) -> str:
+    return self.base.output_activation
+
+  @nn.compact
+  def __call__(self, z, labels, train: bool = True):
+    y = jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)
+    return self.base(jnp.concatenate([z, y], axis=-1), train=train)
+
+
+class ConditionalDiscriminator(nn.Module):
+  """D(x, y) by ``conditioning`` (see the module docstring)."""
+  base: nn.Module
+  num_classes: int
+  conditioning: str = "projection"
+
+  @nn.compact
+  def __call__(self, x, labels, train: bool = True):
+    y = jax.nn.one_hot(labels, self.num_classes, dtype=x.dtype)
+    if self.conditioning == "concat":
+      return self.base(x, train=train, condition=y)
+    logit, features = self.base(x, train=train, return_features=True)
+    if self.conditioning == "projection":
+      embed = nn.Dense(features.shape[-1], use_bias=False, name="class_embedding")
+      embed = spectrally_normalized(embed, getattr(self.base, "spectral_norm", False), train)
+      return logit + jnp.sum(embed(y) * features, axis=-1)
+    if self.conditioning == "acgan":
+      return logit, nn.Dense(self.num_classes, name="class_head")(features)
+    raise ValueError(f"unknown conditioning {self.conditioning!r}; choose from {CONDITIONINGS}")
+
+
+def is_conditional(module: nn.Module) -> bool:
+  """Whether ``module`` takes class labels."""
+  return isinstance(module, (ConditionalGenerator, ConditionalDiscriminator))
