@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from ganjax import evaluate, metrics
+from ganjax import data, evaluate, metrics
 from ganjax.metrics import features as features_lib
 from ganjax.train import load_run
 
@@ -26,8 +26,7 @@ def main():
   args = p.parse_args()
 
   exp, _ = load_run(args.workdir)
-  train = evaluate.real_split(exp.config.data, "train")
-  test = evaluate.real_split(exp.config.data, "test")
+  train, test = data.train_and_test(exp.config.data)
   extractor = features_lib.load_or_train(exp.config.data.name, train, test)  # not timed
 
   start = time.perf_counter()

@@ -136,7 +136,8 @@ def _validate_loss(loss: ml_collections.ConfigDict) -> None:
   if loss.get("real_label", 1.0) != 1.0 and loss.name not in losses.SOFT_LABEL_FAMILIES:
     raise UserError(f"config.loss.real_label={loss.real_label} smooths a cross-entropy target; "
                     f"loss {loss.name!r} has none (use {' or '.join(losses.SOFT_LABEL_FAMILIES)})")
-  for key in ("gradient_penalty", "r1", "weight_clip", "g_orthogonal_reg"):
+  for key in ("gradient_penalty", "r1", "weight_clip", "g_orthogonal_reg", "class_weight",
+              "g_adversarial", "feature_matching", "perceptual", "d_adversarial"):
     if loss.get(key, 0.0) < 0:
       raise UserError(f"config.loss.{key} must be >= 0 (0 turns it off), got {loss[key]}")
 
@@ -203,24 +204,33 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_every = 0                # > 0: FID & co. every N steps, best-FID checkpoint kept
   c.eval_num_samples = 2000
   c.data = ml_collections.ConfigDict(dict(
-      name="fashion_mnist", source="auto", path="", split="train", download=False))
+      name="fashion_mnist", source="auto", path="", split="train", download=False,
+      # Semi-supervised runs: labelled examples per class (0: all) and their batch size.
+      labels_per_class=0, labeled_batch_size=64))
   c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={},
                                           **conditional_model()))
   # Loss family (ganjax.losses) and regularisers (ganjax.regularizers); 0 turns one off.
   # real_label < 1: one-sided label smoothing (BCE families only). gradient_penalty: λ of
   # WGAN-GP; r1: γ of the R1 penalty; weight_clip: c of WGAN's clipping; g_orthogonal_reg: β
   # of BigGAN's orthogonal regularisation of G; class_weight: AC-GAN's class-loss weight.
+  # G's objective: g_adversarial × its loss + feature_matching × ‖E φ_D(x) − E φ_D(G(z))‖²
+  # (D's features) + perceptual × the same in the evaluation feature net's space.
+  # d_adversarial scales D's adversarial loss (0 with a semi-supervised D: a plain classifier).
   c.loss = ml_collections.ConfigDict(dict(
       name="non_saturating", real_label=1.0, gradient_penalty=0.0, r1=0.0, weight_clip=0.0,
-      g_orthogonal_reg=0.0, class_weight=1.0))
+      g_orthogonal_reg=0.0, class_weight=1.0, g_adversarial=1.0, feature_matching=0.0,
+      perceptual=0.0, d_adversarial=1.0))
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
   return c
 
 
-def conditional_model(num_classes: int = 0, conditioning: str = "projection") -> dict:
-  """The model keys of class conditioning (``ganjax.models.conditional``); 0 classes = off."""
-  return dict(num_classes=num_classes, conditioning=conditioning)
+def conditional_model(num_classes: int = 0, conditioning: str = "projection",
+                      semi_supervised_classes: int = 0) -> dict:
+  """The model keys of class conditioning and of the semi-supervised D
+  (``ganjax.models.conditional``); 0 classes = off."""
+  return dict(num_classes=num_classes, conditioning=conditioning,
+              semi_supervised_classes=semi_supervised_classes)
 
 
 def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.ConfigDict:

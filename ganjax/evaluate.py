@@ -24,14 +24,6 @@ from ganjax.workdir import write_atomically
 GENERATE_BATCH = 500
 
 
-def real_split(data_cfg: ml_collections.ConfigDict, split: str):
-  """(uint8 images, labels) of one split of the run's dataset."""
-  cfg = ml_collections.ConfigDict(data_cfg.to_dict())
-  cfg.split = split
-  source = data.open_source(cfg)
-  return source.get(np.arange(len(source)))
-
-
 def generated_images01(exp, state, num: int, seed: int) -> np.ndarray:
   """``num`` samples in [0, 1] from latents of ``seed`` (independent of the training noise)."""
   lo, hi = exp.value_range
@@ -55,11 +47,7 @@ class Evaluator:
     self.inception = None
     if inception_weights:
       self.inception = (inception.load(inception_weights), inception_size)
-    train_split = real_split(data_cfg, "train")
-    try:
-      test_split = real_split(data_cfg, "test")
-    except Exception:  # noqa: BLE001 -- folders and some datasets have no test split
-      test_split = train_split
+    train_split, test_split = data.train_and_test(data_cfg)
     self.extractor = features_lib.load_or_train(data_cfg.name, train_split, test_split,
                                                 progress=progress)
     real_images, real_labels = test_split

@@ -10,6 +10,9 @@ A ``critic`` here is any function from an image batch to one logit per image.
   (γ/2)·E_x[‖∇ₓ D(x)‖²] on real data.
 * weight clipping (Arjovsky et al. 2017, Algorithm 1): every critic parameter projected onto
   [−c, c] after each update (c = 0.01 in the paper).
+* feature matching (Salimans et al. 2016, "Improved Techniques for Training GANs", §3.1):
+  ‖E_x φ(x) − E_z φ(G(z))‖²₂ for G, with φ an intermediate layer of D — or, as a perceptual
+  loss against blur, the penultimate layer of the fixed evaluation feature network.
 * orthogonal regularisation (Brock et al. 2019, "Large Scale GAN Training", §3.1):
   β·Σ_W ‖WᵀW ⊙ (1 − I)‖²_F over the kernels, each reshaped to (fan-in, features); it pushes
   the filters towards orthogonality without constraining their norms.
@@ -59,6 +62,11 @@ def orthogonal_regularization(params) -> jax.Array:
     gram = w.T @ w
     total += jnp.sum((gram * (1.0 - jnp.eye(gram.shape[0], dtype=gram.dtype))) ** 2)
   return total
+
+
+def feature_matching(real_features: jax.Array, fake_features: jax.Array) -> jax.Array:
+  """‖E[φ(x)] − E[φ(G(z))]‖², the batch means of features compared (Salimans et al. 2016)."""
+  return jnp.sum((jnp.mean(real_features, axis=0) - jnp.mean(fake_features, axis=0)) ** 2)
 
 
 def discriminator_penalty(gradient_penalty_weight: float = 0.0, r1_weight: float = 0.0):

@@ -24,6 +24,7 @@ from ganjax import data, losses, models, regularizers
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
 from ganjax.logging import RunWriter, image_grid, plot_layer_norms, plot_losses
+from ganjax.metrics import features as features_lib
 from ganjax.optim import factory
 from ganjax.parallel import AXIS, DataParallel
 from ganjax.preemption import StopOnSignal
@@ -49,6 +50,11 @@ class Experiment(NamedTuple):
     """K > 0 for a class-conditional GAN, 0 otherwise."""
     return self.config.model.get("num_classes", 0)
 
+  @property
+  def semi_supervised_classes(self) -> int:
+    """K > 0 when D is a K-class semi-supervised classifier, 0 otherwise."""
+    return self.config.model.get("semi_supervised_classes", 0)
+
   def init(self) -> GANState:
     c = self.config
     return init_state(c.seed, self.generator, self.discriminator, self.g_tx, self.d_tx,
@@ -69,11 +75,32 @@ class Experiment(NamedTuple):
                            d_weight_clip=c.loss.get("weight_clip", 0.0),
                            g_orthogonal_reg=c.loss.get("g_orthogonal_reg", 0.0),
                            num_classes=self.num_classes,
-                           class_loss_weight=self._class_loss_weight())
+                           class_loss_weight=self._class_loss_weight(),
+                           g_adversarial_weight=c.loss.get("g_adversarial", 1.0),
+                           feature_matching_weight=c.loss.get("feature_matching", 0.0),
+                           perceptual_features=self._perceptual_features(),
+                           perceptual_weight=c.loss.get("perceptual", 0.0),
+                           semi_supervised=self.semi_supervised_classes > 0,
+                           d_adversarial_weight=c.loss.get("d_adversarial", 1.0))
+
+  def _perceptual_features(self):
+    if self.config.loss.get("perceptual", 0.0) <= 0:
+      return None
+    return _feature_net(self.config.data.to_json(), self.value_range)
 
   def _class_loss_weight(self) -> float:
     acgan = self.num_classes and self.config.model.get("conditioning") == "acgan"
-    return self.config.loss.get("class_weight", 1.0) if acgan else 0.0
+    classifies = acgan or self.semi_supervised_classes
+    return self.config.loss.get("class_weight", 1.0) if classifies else 0.0
+
+
+@functools.lru_cache(maxsize=2)
+def _feature_net(data_json: str, value_range: tuple):
+  """The evaluation feature net as a function, loaded (or trained) once per process."""
+  data_cfg = ml_collections.ConfigDict(json.loads(data_json))
+  print("perceptual loss: loading the dataset's feature network (trained once, then cached)",
+        file=sys.stderr)
+  return features_lib.perceptual_features(data_cfg, value_range)
 
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
@@ -185,6 +212,30 @@ class BestByFID:
     self.ckpt.close()
 
 
+class TestAccuracy:
+  """A semi-supervised D's class accuracy on the test split (the train split if none)."""
+
+  def __init__(self, exp: Experiment):
+    _, (images, self.labels) = data.train_and_test(exp.config.data)
+    lo, hi = exp.value_range
+    self.images = images.astype(np.float32) * ((hi - lo) / 255.0) + lo
+    self.discriminator = exp.discriminator
+
+  def __call__(self, state: GANState, batch: int = 1000) -> float:
+    correct = 0
+    for start in range(0, len(self.images), batch):
+      logits = _class_logits(self.discriminator, state.d_params, state.d_batch_stats,
+                             self.images[start:start + batch])
+      correct += int(np.sum(np.argmax(logits, -1) == self.labels[start:start + batch]))
+    return correct / len(self.images)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _class_logits(discriminator: nn.Module, params, batch_stats, images):
+  return discriminator.apply({"params": params, "batch_stats": batch_stats}, images,
+                             train=False)[1]
+
+
 class Diverged(UserError):
   """Too many non-finite steps in a row, and no rollback left."""
 
@@ -197,7 +248,17 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   exp = build(config, source.image_shape)
   if exp.num_classes:
     data.check_labels(source, exp.num_classes)
-  batches = data.Batches(source, config.batch_size, config.n_critic, config.seed, exp.value_range)
+  labeled = None
+  if exp.semi_supervised_classes:
+    data.check_labels(source, exp.semi_supervised_classes)
+    labels = getattr(source, "labels", None)
+    labels = source.get(np.arange(len(source)))[1] if labels is None else labels
+    parallel.check_batch(config.data.labeled_batch_size)
+    labeled = (data.labeled_subset(labels, config.data.labels_per_class, config.seed),
+               config.data.labeled_batch_size)
+  batches = data.Batches(source, config.batch_size, config.n_critic, config.seed, exp.value_range,
+                         labeled)
+  test_accuracy = TestAccuracy(exp) if exp.semi_supervised_classes else None
 
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
 
@@ -289,6 +350,8 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
           if not rolled_back and sample_due:
             grid = sample_grid(exp, host_state, z_fixed)
             writer.samples(done, grid)
+            if test_accuracy is not None:
+              writer.scalars(done, {"test_accuracy": test_accuracy(host_state)})
           if not rolled_back and eval_due:
             best.evaluate(exp, host_state, writer)
           if not rolled_back and ckpt_due:

@@ -26,13 +26,20 @@ Conditional GANs (``num_classes`` > 0): both nets take labels — real images th
 labels, fake images labels drawn uniformly for the global batch like the latents. With
 ``class_loss_weight`` > 0 the discriminator returns ``(logit, class_logits)`` and both
 players add that weight times the AC-GAN class cross-entropy (Odena et al. 2017): D on real
-and fake images, G on fake ones.
+and fake images, G on fake ones. With ``semi_supervised`` D returns ``(logsumexp(l), l)``
+(``SemiSupervisedDiscriminator``) and adds ``class_loss_weight`` × the class cross-entropy
+on the batch's labelled examples (``batch["labeled_image"]`` / ``["labeled_label"]``);
+``d_adversarial_weight`` = 0 leaves that classifier alone (the supervised-only baseline).
 
 Regularisers (``ganjax.regularizers``): ``d_penalty(critic, real, fake, key)`` adds a
 gradient or R1 penalty to every critic loss; ``d_weight_clip`` > 0 clips the critic's
 parameters after every update (WGAN); ``g_orthogonal_reg`` > 0 adds β·R_ortho(θ_G) to the
-generator's objective (BigGAN). ``d_loss`` and ``g_loss`` include them; the unweighted terms
-are logged beside them.
+generator's objective (BigGAN). G's objective is ``g_adversarial_weight`` × its adversarial
+loss, plus ``feature_matching_weight`` × ‖E φ_D(x) − E φ_D(G(z))‖² on D's last features
+(Salimans et al. 2016), plus ``perceptual_weight`` × the same distance in the space of
+``perceptual_features`` (a fixed network, e.g. the evaluation feature net: a perceptual loss
+against blur). ``d_loss`` and ``g_loss`` include every term; the unweighted terms are logged
+beside them.
 
 The generator runs forward once for the last critic update; its ``jax.vjp`` is reused for
 the generator update against the freshly updated discriminator (as PyTorch's DCGAN example
@@ -50,9 +57,10 @@ from ganjax import regularizers
 from ganjax.state import GANState
 
 
-def _apply(model: nn.Module, params, stats, x, rng, labels=None):
+def _apply(model: nn.Module, params, stats, x, rng, labels=None, **kwargs):
   """Train-mode forward; returns (output, updated batch stats)."""
-  kwargs = {} if labels is None else {"labels": labels}
+  if labels is not None:
+    kwargs["labels"] = labels
   out, mutated = model.apply({"params": params, "batch_stats": stats}, x, train=True,
                              rngs={"dropout": rng}, mutable=["batch_stats"], **kwargs)
   return out, mutated.get("batch_stats", stats)
@@ -71,7 +79,10 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     log_layer_norms: bool = False, max_nonfinite: int = 0,
                     d_penalty: Callable | None = None, d_weight_clip: float = 0.0,
                     g_orthogonal_reg: float = 0.0, num_classes: int = 0,
-                    class_loss_weight: float = 0.0):
+                    class_loss_weight: float = 0.0, g_adversarial_weight: float = 1.0,
+                    feature_matching_weight: float = 0.0,
+                    perceptual_features: Callable | None = None, perceptual_weight: float = 0.0,
+                    semi_supervised: bool = False, d_adversarial_weight: float = 1.0):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def latents(key, local_batch):
@@ -84,23 +95,33 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     y = jax.random.randint(jax.random.fold_in(key, 1), (global_batch,), 0, num_classes)
     return z, jax.lax.dynamic_slice_in_dim(y, start, local_batch)
 
+  acgan = class_loss_weight > 0 and not semi_supervised
+
   def split_heads(out):
     """D's output → (adversarial logits, class logits or None)."""
-    return out if class_loss_weight else (out, None)
+    return out if acgan or semi_supervised else (out, None)
 
   def class_loss(class_logits, labels):
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
 
-  def d_update(d_params, d_stats, d_opt, real, fake, key, real_y=None, fake_y=None):
+  def d_update(d_params, d_stats, d_opt, real, fake, key, real_y=None, fake_y=None,
+               labeled=None):
     labels = None if real_y is None else jnp.concatenate([real_y, fake_y])
+    images = [real, fake] if labeled is None else [real, fake, labeled[0]]
 
     def loss_fn(params):
-      out, stats = _apply(discriminator, params, d_stats, jnp.concatenate([real, fake]), key,
-                          labels)
+      out, stats = _apply(discriminator, params, d_stats, jnp.concatenate(images), key, labels)
       logits, class_logits = split_heads(out)
-      real_logits, fake_logits = jnp.split(logits, 2)
+      real_logits, fake_logits = logits[:len(real)], logits[len(real):len(real) + len(fake)]
       loss, terms = d_loss_fn(real_logits, fake_logits), {}
-      if class_loss_weight:  # AC-GAN: D classifies real and fake images
+      if d_adversarial_weight != 1.0:
+        loss = d_adversarial_weight * loss
+      if semi_supervised:  # the labelled batch's class cross-entropy (Salimans et al. 2016)
+        labeled_logits = class_logits[len(real) + len(fake):]
+        terms = dict(d_class_loss=class_loss(labeled_logits, labeled[1]),
+                     d_labeled_accuracy=jnp.mean(jnp.argmax(labeled_logits, -1) == labeled[1]))
+        loss = loss + class_loss_weight * terms["d_class_loss"]
+      if acgan:  # AC-GAN: D classifies real and fake images
         real_class, fake_class = jnp.split(class_logits, 2)
         terms = dict(d_class_loss=class_loss(real_class, real_y) + class_loss(fake_class, fake_y),
                      d_real_class_accuracy=jnp.mean(jnp.argmax(real_class, -1) == real_y))
@@ -145,19 +166,21 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
 
     def critic(carry, inputs):
       d_params, d_stats, d_opt, g_stats = carry
-      real, real_y, i = inputs
+      real, real_y, labeled, i = inputs
       z_key, g_key, d_key = keys(i)
       z, fake_y = latents(z_key, local_batch)
       fake, g_stats = _apply(generator, state.g_params, g_stats, z, g_key, fake_y)
       d_params, d_stats, d_opt, metrics = d_update(
           d_params, d_stats, d_opt, real, jax.lax.stop_gradient(fake), d_key,
-          real_y if num_classes else None, fake_y)
+          real_y if num_classes else None, fake_y, labeled)
       return (d_params, d_stats, d_opt, g_stats), metrics
 
+    labeled = (batch["labeled_image"], batch["labeled_label"]) if semi_supervised else None
     carry = (state.d_params, state.d_batch_stats, state.d_opt_state, state.g_batch_stats)
     if n_critic > 1:
-      carry, _ = jax.lax.scan(critic, carry,
-                              (reals[:-1], real_labels[:-1], jnp.arange(n_critic - 1)))
+      carry, _ = jax.lax.scan(critic, carry, (
+          reals[:-1], real_labels[:-1], jax.tree.map(lambda x: x[:-1], labeled),
+          jnp.arange(n_critic - 1)))
     d_params, d_stats, d_opt, g_stats = carry
 
     # Last critic update and the generator update share one generator forward.
@@ -168,19 +191,43 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     g_stats = jax.lax.pmean(g_stats, axis_name)
     d_params, d_stats, d_opt, metrics = d_update(
         d_params, d_stats, d_opt, reals[-1], jax.lax.stop_gradient(fake), d_key,
-        real_labels[-1] if num_classes else None, fake_y)
+        real_labels[-1] if num_classes else None, fake_y,
+        jax.tree.map(lambda x: x[-1], labeled))
+
+    matching = feature_matching_weight > 0
+    if matching:  # D's features of the real batch, a fixed target for G
+      (_, real_d_features), _ = _apply(discriminator, d_params, d_stats, reals[-1],
+                                       jax.random.fold_in(d_key, 3),
+                                       real_labels[-1] if num_classes else None,
+                                       return_features=True)
+      real_d_features = jax.lax.stop_gradient(real_d_features)
+    if perceptual_weight > 0:
+      real_p_features = jax.lax.stop_gradient(perceptual_features(reals[-1]))
 
     def g_objective(fake_images):
       # Discriminator statistics updated during the generator step are discarded.
       out, _ = _apply(discriminator, d_params, d_stats, fake_images,
-                      jax.random.fold_in(d_key, 1), fake_y)
+                      jax.random.fold_in(d_key, 1), fake_y,
+                      **({"return_features": True} if matching else {}))
+      out, fake_d_features = out if matching else (out, None)
       logits, class_logits = split_heads(out)
-      loss = g_loss_fn(logits)
-      if class_loss_weight:  # AC-GAN: G wants its samples classified as their label
+      loss, terms = g_loss_fn(logits), {}
+      if g_adversarial_weight != 1.0:
+        loss = g_adversarial_weight * loss
+      if acgan:  # AC-GAN: G wants its samples classified as their label
         loss = loss + class_loss_weight * class_loss(class_logits, fake_y)
-      return loss
+      if matching:
+        terms["g_feature_matching"] = regularizers.feature_matching(real_d_features,
+                                                                    fake_d_features)
+        loss = loss + feature_matching_weight * terms["g_feature_matching"]
+      if perceptual_weight > 0:
+        terms["g_perceptual"] = regularizers.feature_matching(
+            real_p_features, perceptual_features(fake_images))
+        loss = loss + perceptual_weight * terms["g_perceptual"]
+      return loss, terms
 
-    g_loss, fake_grad = jax.value_and_grad(g_objective)(fake)
+    (g_loss, g_terms), fake_grad = jax.value_and_grad(g_objective, has_aux=True)(fake)
+    metrics.update(g_terms)
     (g_grads,) = g_vjp(fake_grad)
     if g_orthogonal_reg > 0:
       ortho, ortho_grads = jax.value_and_grad(regularizers.orthogonal_regularization)(

@@ -5,8 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ganjax import cli, train
-from ganjax.models.conditional import ConditionalDiscriminator, ConditionalGenerator
+from ganjax import cli, data, train
+from ganjax.models.conditional import (ConditionalDiscriminator, ConditionalGenerator,
+                                       SemiSupervisedDiscriminator)
 from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganjax.models.mlp import MLPDiscriminator
 
@@ -86,3 +87,36 @@ def test_trained_acgan_draws_its_label_far_above_chance(idx_dir, tmp_path, capsy
   assert cli.main(["sample", "--workdir", str(workdir), "--label", "7", "--num", "4",
                    "--out", str(out)]) == 0
   assert out.exists() and '"label": 7' in capsys.readouterr().out
+
+
+def test_semi_supervised_logit_is_logsumexp_of_class_logits():
+  # D(x) = Z/(Z + 1), Z = Σ exp lₖ: σ(logit) = D(x) exactly when logit = log Z.
+  model = SemiSupervisedDiscriminator(MLPDiscriminator(hidden=(16,)), 10)
+  variables = model.init({"params": jax.random.PRNGKey(0)}, X, train=False)
+  logit, class_logits = model.apply(variables, X, train=False)
+  z = np.exp(np.asarray(class_logits, np.float64)).sum(axis=1)
+  np.testing.assert_allclose(jax.nn.sigmoid(logit), z / (z + 1), rtol=1e-5)
+
+
+def test_labeled_subset_and_its_batches_are_fixed_by_the_seed():
+  labels = np.repeat(np.arange(4), 25)
+  subset = data.labeled_subset(labels, 3, seed=0)
+  assert np.bincount(labels[subset]).tolist() == [3, 3, 3, 3]
+  np.testing.assert_array_equal(subset, data.labeled_subset(labels, 3, seed=0))
+  assert not np.array_equal(subset, data.labeled_subset(labels, 3, seed=1))
+  assert len(data.labeled_subset(labels, 0, seed=0)) == 100  # 0: every label
+  source = data.ArraySource(np.arange(100, dtype=np.uint8)[:, None, None, None] *
+                            np.ones((1, 2, 2, 1), np.uint8), labels)
+  batches = data.Batches(source, 10, 2, seed=0, labeled=(subset, 5))
+  batch = batches(7)
+  assert batch["labeled_image"].shape == (2, 5, 2, 2, 1) and batch["labeled_label"].shape == (2, 5)
+  picked = np.round((batch["labeled_image"][..., 0, 0, 0] + 1) * 127.5).astype(int)
+  assert set(picked.ravel()) <= set(subset.tolist())  # only labelled examples
+  np.testing.assert_array_equal(labels[picked], batch["labeled_label"])
+  np.testing.assert_array_equal(batch["labeled_image"], batches(7)["labeled_image"])
+
+
+def test_too_few_examples_for_labels_per_class_is_a_user_error():
+  from ganjax.errors import UserError
+  with pytest.raises(UserError, match="class 1 has only 2 examples"):
+    data.labeled_subset(np.array([0, 0, 0, 1, 1]), 3, seed=0)

@@ -21,6 +21,8 @@ TINY_DCGAN = ("--config.model.generator.features=(16,8,4)",
 EXPERIMENTS = {
     "cgan_fashion_mnist": ("d_loss", "g_loss"),
     "acgan_fashion_mnist": ("d_loss", "g_loss", "d_class_loss", "d_real_class_accuracy"),
+    "ssgan_fashion_mnist": ("d_loss", "g_loss", "d_class_loss", "d_labeled_accuracy",
+                            "g_feature_matching"),
     "wgan_fashion_mnist": ("d_loss", "g_loss"),
     "wgan_gp_fashion_mnist": ("d_loss", "g_loss", "d_gradient_penalty"),
     "lsgan_fashion_mnist": ("d_loss", "g_loss"),
@@ -42,8 +44,12 @@ def test_experiment_trains_resumes_and_samples(experiment, idx_dir, tmp_path, ca
   assert _train(experiment, straight, idx_dir, 4) == 0
   assert _train(experiment, resumed, idx_dir, 2) == 0
   assert _train(experiment, resumed, idx_dir, 4) == 0
-  records = [json.loads(line) for line in open(straight / "metrics.jsonl")]
+  lines = [json.loads(line) for line in open(straight / "metrics.jsonl")]
+  records = [r for r in lines if "d_loss" in r]
   assert [r["step"] for r in records] == [1, 2, 3, 4]
+  if experiment.startswith("ssgan"):  # D as a classifier of the test split, per sample step
+    assert [(r["step"], 0 <= r["test_accuracy"] <= 1) for r in lines if "test_accuracy" in r] == [
+        (2, True), (4, True)]
   for key in EXPERIMENTS[experiment]:
     assert all(np.isfinite(r[key]) for r in records), key
   assert run_info(straight, capsys)["state_digest"] == run_info(resumed, capsys)["state_digest"]
@@ -52,7 +58,7 @@ def test_experiment_trains_resumes_and_samples(experiment, idx_dir, tmp_path, ca
   assert out.stat().st_size > 0
 
 
-def _one_device_step(config, n_critic=1):
+def _one_device_step(config, n_critic=1, **step_kwargs):
   generator, discriminator = models.build(config.model, (28, 28, 1), axis_name="batch")
   g_tx, d_tx = factory.make(config.optimizer.g, 10), factory.make(config.optimizer.d, 10)
   state = init_state(0, generator, discriminator, g_tx, d_tx, 8, (28, 28, 1))
@@ -61,7 +67,8 @@ def _one_device_step(config, n_critic=1):
       generator, discriminator, g_loss, d_loss, g_tx, d_tx, latent_dim=8, global_batch=8,
       n_critic=n_critic,
       d_penalty=regularizers.discriminator_penalty(config.loss.gradient_penalty, config.loss.r1),
-      d_weight_clip=config.loss.weight_clip, g_orthogonal_reg=config.loss.g_orthogonal_reg)
+      d_weight_clip=config.loss.weight_clip, g_orthogonal_reg=config.loss.g_orthogonal_reg,
+      **step_kwargs)
   batch = {"image": jax.random.uniform(jax.random.PRNGKey(5), (n_critic, 8, 28, 28, 1)) * 2 - 1}
   return jax.jit(jax.vmap(step, axis_name="batch"))(
       jax.tree.map(lambda x: x[None], state), jax.tree.map(lambda x: x[None], batch))
@@ -95,3 +102,28 @@ def test_penalties_enter_the_losses_and_the_metrics():
       gp["d_loss"][0],
       plain["d_loss"][0] + 10 * gp["d_gradient_penalty"][0] + 0.5 * gp["d_r1_penalty"][0],
       rtol=1e-5)
+
+
+def test_feature_matching_is_the_squared_distance_of_feature_means():
+  real = jnp.array([[1.0, 2.0], [3.0, 4.0]])  # mean (2, 3)
+  fake = jnp.array([[0.0, 0.0], [2.0, 2.0]])  # mean (1, 1)
+  np.testing.assert_allclose(regularizers.feature_matching(real, fake), 1.0 + 4.0)
+
+
+def test_generator_objective_terms_add_with_their_weights():
+  config = _tiny_config(name="non_saturating")
+  projection = jax.random.normal(jax.random.PRNGKey(9), (784, 16))
+
+  def features(images):  # a fixed "perceptual" network
+    return jnp.tanh(images.reshape(images.shape[0], -1) @ projection)
+
+  plain = _one_device_step(config)[1]
+  # D's update does not depend on G's objective, so the adversarial part is unchanged.
+  perceptual = _one_device_step(config, perceptual_features=features, perceptual_weight=0.5)[1]
+  np.testing.assert_allclose(perceptual["d_loss"], plain["d_loss"])
+  assert float(perceptual["g_perceptual"][0]) > 0
+  np.testing.assert_allclose(perceptual["g_loss"],
+                             plain["g_loss"] + 0.5 * perceptual["g_perceptual"], rtol=1e-5)
+  matching = _one_device_step(config, g_adversarial_weight=0.0, feature_matching_weight=2.0)[1]
+  assert float(matching["g_feature_matching"][0]) > 0
+  np.testing.assert_allclose(matching["g_loss"], 2.0 * matching["g_feature_matching"], rtol=1e-6)

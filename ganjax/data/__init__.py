@@ -3,10 +3,11 @@
 import os
 
 import ml_collections
+import numpy as np
 
 from ganjax.data.folder import load_folder
 from ganjax.data.idx import find_split, load_split
-from ganjax.data.pipeline import ArraySource, Batches  # noqa: F401
+from ganjax.data.pipeline import ArraySource, Batches, labeled_subset  # noqa: F401
 from ganjax.errors import UserError
 
 # MNIST-format datasets read from IDX files: name -> (environment variable, default folder).
@@ -66,3 +67,20 @@ def check_labels(source, num_classes: int) -> None:
                     f"{lo}..{hi}; set config.model.num_classes={hi + 1}" if lo >= 0 else
                     f"config.model.num_classes={num_classes} needs labels, and this dataset "
                     "has unlabelled examples; set config.model.num_classes=0")
+
+
+def read_split(cfg: ml_collections.ConfigDict, split: str) -> tuple[np.ndarray, np.ndarray]:
+  """(uint8 images, labels) of every example of ``split`` of the dataset ``cfg`` names."""
+  cfg = ml_collections.ConfigDict(cfg.to_dict())
+  cfg.split = split
+  source = open_source(cfg)
+  return source.get(np.arange(len(source)))
+
+
+def train_and_test(cfg: ml_collections.ConfigDict):
+  """The train and test splits; the train split twice for sources without a test split."""
+  train = read_split(cfg, "train")
+  try:
+    return train, read_split(cfg, "test")
+  except Exception:  # noqa: BLE001 -- folders and some datasets have no test split
+    return train, train

@@ -30,12 +30,15 @@ class ArraySource:
 class Batches:
   """Maps a step number to its batch: ``{"image": (n_critic, B, H, W, C), "label": (n_critic, B)}``.
 
-  Images are scaled from uint8 to ``value_range`` as float32.
+  Images are scaled from uint8 to ``value_range`` as float32. With ``labeled = (indices,
+  batch)`` every step also holds ``"labeled_image"`` / ``"labeled_label"`` (n_critic, batch,
+  …): examples of that labelled subset, drawn with a generator seeded by (seed, step).
   """
 
   def __init__(self, source, batch_size: int, n_critic: int, seed: int,
-               value_range: tuple[float, float] = (-1.0, 1.0)):
+               value_range: tuple[float, float] = (-1.0, 1.0), labeled=None):
     self.source, self.batch_size, self.n_critic, self.seed = source, batch_size, n_critic, seed
+    self.labeled = labeled
     self.per_step = batch_size * n_critic
     self.steps_per_epoch = len(source) // self.per_step
     if self.steps_per_epoch == 0:
@@ -52,11 +55,20 @@ class Batches:
       self._perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.source))
     return self._perm[i * self.per_step:(i + 1) * self.per_step]
 
-  def __call__(self, step: int) -> dict:
-    images, labels = self.source.get(self.indices(step))
+  def _examples(self, indices: np.ndarray, batch: int, prefix: str = "") -> dict:
+    images, labels = self.source.get(indices)
     images = images.astype(np.float32) * self._scale + self._shift
-    return {"image": images.reshape(self.n_critic, self.batch_size, *images.shape[1:]),
-            "label": labels.reshape(self.n_critic, self.batch_size)}
+    return {prefix + "image": images.reshape(self.n_critic, batch, *images.shape[1:]),
+            prefix + "label": labels.reshape(self.n_critic, batch)}
+
+  def __call__(self, step: int) -> dict:
+    out = self._examples(self.indices(step), self.batch_size)
+    if self.labeled is not None:
+      subset, batch = self.labeled
+      rng = np.random.default_rng([self.seed, int(step), 1])
+      picked = rng.choice(subset, self.n_critic * batch, replace=len(subset) < self.n_critic * batch)
+      out.update(self._examples(picked, batch, "labeled_"))
+    return out
 
   def prefetch(self, start: int, stop: int, depth: int = 2, transform=lambda b: b):
     """Yields ``(step, transform(batch))`` for steps in [start, stop), prepared in a thread."""
@@ -87,3 +99,18 @@ class Batches:
           slots.get_nowait()
         except queue.Empty:
           thread.join(timeout=0.05)
+
+
+def labeled_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+  """Indices of ``per_class`` examples of every class, the same for a given seed (0: all)."""
+  if per_class == 0:
+    return np.arange(len(labels))
+  rng = np.random.default_rng([seed, 0x55])
+  picked = []
+  for label in np.unique(labels):
+    members = np.flatnonzero(labels == label)
+    if len(members) < per_class:
+      raise UserError(f"config.data.labels_per_class={per_class} but class {label} has only "
+                      f"{len(members)} examples")
+    picked.append(rng.permutation(members)[:per_class])
+  return np.sort(np.concatenate(picked))

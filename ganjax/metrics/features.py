@@ -28,6 +28,7 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
+from ganjax import data
 from ganjax.cache import cache_dir
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
@@ -154,3 +155,18 @@ def load_or_train(name: str, train_split, test_split, seed: int = 0,
     return FeatureExtractor(net, params, accuracy, root)
   finally:
     ckpt.close()
+
+
+def perceptual_features(data_cfg, value_range, progress: bool = True):
+  """``φ(images)``: the dataset's feature-net features of images in ``value_range``.
+
+  For a perceptual loss in training (``config.loss.perceptual``); differentiable, with the
+  net's weights fixed. The net is trained first if it is not cached.
+  """
+  extractor = load_or_train(data_cfg.name, *data.train_and_test(data_cfg), progress=progress)
+  lo, hi = value_range
+
+  def features(images):
+    return extractor.net.apply({"params": extractor.params}, (images - lo) / (hi - lo))[0]
+
+  return features

@@ -1,14 +1,16 @@
 """Model registry: ``build(config.model, image_shape, axis_name) -> (generator, discriminator)``.
 
 ``config.model.num_classes`` > 0 wraps both nets to take class labels
-(``ganjax.models.conditional``), conditioned as ``config.model.conditioning`` says.
+(``ganjax.models.conditional``), conditioned as ``config.model.conditioning`` says;
+``config.model.semi_supervised_classes`` > 0 makes D a K-class semi-supervised classifier.
 """
 
 import ml_collections
 
 from ganjax.errors import UserError
 from ganjax.models.conditional import (CONDITIONINGS, ConditionalDiscriminator,
-                                       ConditionalGenerator, is_conditional)
+                                       ConditionalGenerator, SemiSupervisedDiscriminator,
+                                       is_conditional)
 from ganjax.models.dcgan import (DCGANDiscriminator, DCGANGenerator,
                                  radford_discriminator_kwargs, radford_generator_kwargs)
 from ganjax.models.layers import UPSAMPLE_MODES
@@ -37,6 +39,12 @@ def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None =
                       f"{', '.join(CONDITIONINGS)}")
     generator = ConditionalGenerator(generator, num_classes)
     discriminator = ConditionalDiscriminator(discriminator, num_classes, conditioning)
+  semi_supervised = model.get("semi_supervised_classes", 0)
+  if semi_supervised:
+    if num_classes:
+      raise UserError("config.model.semi_supervised_classes and num_classes exclude each "
+                      "other: a semi-supervised GAN's generator is unconditional")
+    discriminator = SemiSupervisedDiscriminator(discriminator, semi_supervised)
   return generator, discriminator
 
 

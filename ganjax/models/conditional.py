@@ -13,6 +13,11 @@ Discriminator, by ``conditioning``:
     "Conditional Image Synthesis with Auxiliary Classifier GANs"). The module returns
     ``(logit, class_logits)``; the train step adds the class cross-entropy on real and fake
     images to D's loss and on fake images to G's.
+
+Semi-supervised discriminator (Salimans et al. 2016, "Improved Techniques for Training GANs",
+§5): a K-class classifier whose (K+1)-th "fake" class has its logit fixed at 0, so
+D(x) = Z(x)/(Z(x) + 1) with Z = Σₖ exp lₖ(x): the adversarial logit is logsumexp(l). G stays
+unconditional; D is trained on labelled examples with the class cross-entropy as well.
 """
 
 import flax.linen as nn
@@ -46,18 +51,37 @@ class ConditionalDiscriminator(nn.Module):
   conditioning: str = "projection"
 
   @nn.compact
-  def __call__(self, x, labels, train: bool = True):
+  def __call__(self, x, labels, train: bool = True, return_features: bool = False):
+    """The output (see the module docstring), and with ``return_features`` (output, φ(x))."""
     y = jax.nn.one_hot(labels, self.num_classes, dtype=x.dtype)
     if self.conditioning == "concat":
-      return self.base(x, train=train, condition=y)
+      return self.base(x, train=train, condition=y, return_features=return_features)
     logit, features = self.base(x, train=train, return_features=True)
     if self.conditioning == "projection":
       embed = nn.Dense(features.shape[-1], use_bias=False, name="class_embedding")
       embed = spectrally_normalized(embed, getattr(self.base, "spectral_norm", False), train)
-      return logit + jnp.sum(embed(y) * features, axis=-1)
-    if self.conditioning == "acgan":
-      return logit, nn.Dense(self.num_classes, name="class_head")(features)
-    raise ValueError(f"unknown conditioning {self.conditioning!r}; choose from {CONDITIONINGS}")
+      out = logit + jnp.sum(embed(y) * features, axis=-1)
+    elif self.conditioning == "acgan":
+      out = logit, nn.Dense(self.num_classes, name="class_head")(features)
+    else:
+      raise ValueError(f"unknown conditioning {self.conditioning!r}; choose from {CONDITIONINGS}")
+    return (out, features) if return_features else out
+
+
+class SemiSupervisedDiscriminator(nn.Module):
+  """K class logits l(x) from the base net's features; adversarial logit logsumexp(l)."""
+  base: nn.Module
+  num_classes: int
+
+  @nn.compact
+  def __call__(self, x, train: bool = True, return_features: bool = False):
+    """``(logsumexp(l), l)``, and with ``return_features`` ((…), φ(x))."""
+    _, features = self.base(x, train=train, return_features=True)
+    dense = nn.Dense(self.num_classes, name="class_head")
+    class_logits = spectrally_normalized(dense, getattr(self.base, "spectral_norm", False),
+                                         train)(features)
+    out = jax.nn.logsumexp(class_logits, axis=-1), class_logits
+    return (out, features) if return_features else out
 
 
 def is_conditional(module: nn.Module) -> bool:
