@@ -7,6 +7,7 @@ import numpy as np
 from ganjax import regularizers
 from ganjax.models.dcgan import DCGANDiscriminator
 from ganjax.models.mlp import MLPDiscriminator
+from ganjax.models.resnet import ResNetDiscriminator
 
 SHAPE = (4, 3, 3, 2)
 
@@ -111,21 +112,31 @@ def test_orthogonal_regularization_by_hand_and_by_descent():
 
 
 def _largest_singular_values(params, stats):
-  """σ_max of every normalised kernel, as (k·k·in, out) matrices, by numpy SVD."""
+  """σ_max of every normalised kernel, as (k·k·in, out) matrices, by numpy SVD.
+
+  Flax keeps ``<parents>/SpectralNorm_i/{<layer>/kernel/sigma}`` beside
+  ``<parents>/<layer>/kernel`` in the params.
+  """
   values = []
-  for name, layer in stats.items():
-    for key, sigma in layer.items():
-      if key.endswith("/sigma"):
-        kernel = np.asarray(params[key.split("/")[0]]["kernel"], np.float64)
-        matrix = kernel.reshape(-1, kernel.shape[-1]) / float(sigma)
-        values.append(np.linalg.svd(matrix, compute_uv=False)[0])
+  for path, sigma in jax.tree_util.tree_flatten_with_path(stats)[0]:
+    *parents, _, name = [p.key for p in path]
+    if name.endswith("/sigma"):
+      node = params
+      for key in (*parents, *name.split("/")[:-1]):
+        node = node[key]
+      kernel = np.asarray(node, np.float64)
+      values.append(np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]) / float(sigma),
+                                  compute_uv=False)[0])
   return values
 
 
 def test_spectral_norm_leaves_largest_singular_value_one():
-  for model in (DCGANDiscriminator(features=(8, 16), kernel_size=3, dropout=0.0,
-                                   spectral_norm=True),
-                MLPDiscriminator(hidden=(32, 16), spectral_norm=True)):
+  for model, layers in ((DCGANDiscriminator(features=(8, 16), kernel_size=3, dropout=0.0,
+                                            spectral_norm=True), 3),
+                        (MLPDiscriminator(hidden=(32, 16), spectral_norm=True), 3),
+                        # 3 blocks × 2 convs, 2 shortcut convs (the two downsampling blocks),
+                        # the output layer
+                        (ResNetDiscriminator(channels=8, downsample=(True, True, False)), 9)):
     x = jax.random.normal(jax.random.PRNGKey(1), (2, 28, 28, 1))
     variables = model.init({"params": jax.random.PRNGKey(0)}, x, train=False)
     params, stats = variables["params"], variables["batch_stats"]
@@ -139,7 +150,7 @@ def test_spectral_norm_leaves_largest_singular_value_one():
     for _ in range(50):  # one power iteration per training forward, as in training
       stats = power_step(stats)
     values = _largest_singular_values(params, stats)
-    assert len(values) == 3
+    assert len(values) == layers
     np.testing.assert_allclose(values, 1.0, atol=1e-3)
     # Eval mode uses the stored vector and changes nothing.
     out1 = model.apply({"params": params, "batch_stats": stats}, x, train=False)

@@ -15,8 +15,9 @@ from ganjax.models.dcgan import (DCGANDiscriminator, DCGANGenerator,
                                  radford_discriminator_kwargs, radford_generator_kwargs)
 from ganjax.models.layers import UPSAMPLE_MODES
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
+from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
-MODEL_NAMES = ("mlp", "dcgan")
+MODEL_NAMES = ("mlp", "dcgan", "resnet")
 
 
 def _kwargs(section) -> dict:
@@ -67,4 +68,7 @@ def _build(model, image_shape, axis_name):
       d_kw = {**radford_discriminator_kwargs(size), **d_kw}
     return (DCGANGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
             DCGANDiscriminator(axis_name=axis_name, **d_kw))
+  if model.name == "resnet":
+    return (ResNetGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
+            ResNetDiscriminator(**d_kw))
   raise UserError(f"unknown config.model.name {model.name!r}; choose from {', '.join(MODEL_NAMES)}")

@@ -3,9 +3,9 @@
 from typing import Sequence
 
 import flax.linen as nn
-import jax.numpy as jnp
 
-from ganjax.models.layers import Upsample, activation, batch_norm, spectrally_normalized
+from ganjax.models.layers import (Upsample, activation, batch_norm, spectrally_normalized,
+                                  with_condition_planes)
 
 
 class DCGANGenerator(nn.Module):
@@ -72,9 +72,7 @@ class DCGANDiscriminator(nn.Module):
     ``return_features`` also returns the flattened activations before the output layer."""
     act = activation(self.activation)
     k = self.kernel_size
-    if condition is not None:
-      planes = jnp.broadcast_to(condition[:, None, None, :], (*x.shape[:3], condition.shape[-1]))
-      x = jnp.concatenate([x, planes.astype(x.dtype)], axis=-1)
+    x = with_condition_planes(x, condition)
     for i, feat in enumerate(self.features):
       normed = self.batch_norm and i > 0  # batch norm cancels a bias, so none is made
       conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed)

@@ -111,6 +111,14 @@ def spectrally_normalized(layer: nn.Module, enabled: bool, train: bool):
   return lambda x: wrapped(x, update_stats=train)
 
 
+def with_condition_planes(x: jax.Array, condition) -> jax.Array:
+  """NHWC images with a (B, K) condition appended to every pixel as K channels."""
+  if condition is None:
+    return x
+  planes = jnp.broadcast_to(condition[:, None, None, :], (*x.shape[:3], condition.shape[-1]))
+  return jnp.concatenate([x, planes.astype(x.dtype)], axis=-1)
+
+
 def batch_norm(train: bool, axis_name: str | None, momentum: float = 0.9) -> nn.BatchNorm:
   """Batch norm whose statistics are averaged over ``axis_name`` (all devices) in training."""
   return nn.BatchNorm(use_running_average=not train, momentum=momentum, axis_name=axis_name)
