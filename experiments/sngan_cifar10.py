@@ -22,7 +22,7 @@ def get_config():
   c.data.name = "cifar10"
   c.model = ml_collections.ConfigDict(dict(
       name="resnet", **conditional_model(),
-      generator=dict(start_size=4, channels=256, spectral_norm=False),
+      generator=dict(start_size=4, channels=256, spectral_norm=False, embed_dim=128),
       discriminator=dict(channels=128, downsample=(True, True, False, False),
                          spectral_norm=True)))
   c.loss.name = "hinge"

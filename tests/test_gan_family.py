@@ -129,13 +129,15 @@ def test_generator_objective_terms_add_with_their_weights():
   np.testing.assert_allclose(matching["g_loss"], 2.0 * matching["g_feature_matching"], rtol=1e-6)
 
 
-def test_sngan_cifar10_trains_resumes_and_samples_on_mock_tfds(tmp_path, capsys):
+@pytest.mark.parametrize("experiment", ["sngan_cifar10", "biggan_cifar10", "biggan_imagenet32"])
+def test_resnet_experiment_trains_resumes_and_samples_on_mock_tfds(experiment, tmp_path, capsys):
   import tensorflow_datasets as tfds
 
   def run(workdir, steps):
-    return cli.main(["train", "--config", "experiments/sngan_cifar10.py", "--workdir",
+    return cli.main(["train", "--config", f"experiments/{experiment}.py", "--workdir",
                      str(workdir), "--no-progress", "--config.model.generator.channels=8",
                      "--config.model.discriminator.channels=8", "--config.batch_size=8",
+                     "--config.model.generator.embed_dim=4",
                      "--config.n_critic=2", f"--config.total_steps={steps}",
                      "--config.log_every=1", "--config.sample_every=2", "--config.ckpt_every=2",
                      # The linear decay spans total_steps; constant rates make a 2-step run

@@ -38,7 +38,8 @@ def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None =
     if conditioning not in CONDITIONINGS:
       raise UserError(f"unknown config.model.conditioning {conditioning!r}; choose from "
                       f"{', '.join(CONDITIONINGS)}")
-    generator = ConditionalGenerator(generator, num_classes)
+    if not is_conditional(generator):  # BigGAN's generator conditions its own batch norms
+      generator = ConditionalGenerator(generator, num_classes)
     discriminator = ConditionalDiscriminator(discriminator, num_classes, conditioning)
   semi_supervised = model.get("semi_supervised_classes", 0)
   if semi_supervised:
@@ -69,6 +70,7 @@ def _build(model, image_shape, axis_name):
     return (DCGANGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
             DCGANDiscriminator(axis_name=axis_name, **d_kw))
   if model.name == "resnet":
+    g_kw.setdefault("num_classes", model.get("num_classes", 0))
     return (ResNetGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
             ResNetDiscriminator(**d_kw))
   raise UserError(f"unknown config.model.name {model.name!r}; choose from {', '.join(MODEL_NAMES)}")

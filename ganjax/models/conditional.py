@@ -34,6 +34,8 @@ class ConditionalGenerator(nn.Module):
   base: nn.Module
   num_classes: int
 
+  takes_labels = True
+
   @property
   def output_activation(self) -> str:
     return self.base.output_activation
@@ -49,6 +51,7 @@ class ConditionalDiscriminator(nn.Module):
   base: nn.Module
   num_classes: int
   conditioning: str = "projection"
+  takes_labels = True
 
   @nn.compact
   def __call__(self, x, labels, train: bool = True, return_features: bool = False):
@@ -85,5 +88,5 @@ class SemiSupervisedDiscriminator(nn.Module):
 
 
 def is_conditional(module: nn.Module) -> bool:
-  """Whether ``module`` takes class labels."""
-  return isinstance(module, (ConditionalGenerator, ConditionalDiscriminator))
+  """Whether ``module`` takes class labels (a wrapper, or a net conditioned inside)."""
+  return bool(getattr(module, "takes_labels", False))

@@ -40,16 +40,37 @@ class _Conv(nn.Module):
     return spectrally_normalized(conv, self.spectral_norm, train)(x)
 
 
+class ConditionalBatchNorm(nn.Module):
+  """Batch norm whose gain and bias are linear in a condition vector (BigGAN, §3):
+  BN(x)·(1 + W_γ c) + W_β c, with no gain or bias of its own. ``c`` None: plain BN."""
+  spectral_norm: bool = False
+  axis_name: str | None = None
+
+  @nn.compact
+  def __call__(self, x, condition, train: bool):
+    if condition is None:
+      return batch_norm(train, self.axis_name)(x)
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, axis_name=self.axis_name,
+                     use_scale=False, use_bias=False)(x)
+    channels = x.shape[-1]
+    gain = spectrally_normalized(nn.Dense(channels, use_bias=False, name="gain"),
+                                 self.spectral_norm, train)(condition)
+    bias = spectrally_normalized(nn.Dense(channels, use_bias=False, name="bias"),
+                                 self.spectral_norm, train)(condition)
+    return x * (1.0 + gain[:, None, None, :]) + bias[:, None, None, :]
+
+
 class GeneratorBlock(nn.Module):
   features: int
   spectral_norm: bool = False
   axis_name: str | None = None
 
   @nn.compact
-  def __call__(self, x, train: bool):
-    h = nn.relu(batch_norm(train, self.axis_name)(x))
+  def __call__(self, x, condition, train: bool):
+    norm = [ConditionalBatchNorm(self.spectral_norm, self.axis_name) for _ in range(2)]
+    h = nn.relu(norm[0](x, condition, train))
     h = _Conv(self.features, 3, self.spectral_norm)(_upsample2(h), train)
-    h = nn.relu(batch_norm(train, self.axis_name)(h))
+    h = nn.relu(norm[1](h, condition, train))
     h = _Conv(self.features, 3, self.spectral_norm)(h, train)
     return h + _Conv(self.features, 1, self.spectral_norm)(_upsample2(x), train)
 
@@ -77,15 +98,27 @@ class DiscriminatorBlock(nn.Module):
 
 
 class ResNetGenerator(nn.Module):
+  """SNGAN's generator; with ``num_classes`` > 0 BigGAN-lite's class-conditional one.
+
+  BigGAN-lite (Brock et al. 2019, without hierarchical latents or self-attention): a shared
+  class embedding e(y) of ``embed_dim`` is concatenated with z and drives the gain and bias
+  of every batch norm in the blocks (``ConditionalBatchNorm``); z also feeds the dense input.
+  """
   image_shape: Sequence[int] = (32, 32, 3)
   start_size: int = 4
   channels: int = 256
   output_activation: str = "tanh"
   spectral_norm: bool = False
+  num_classes: int = 0
+  embed_dim: int = 128
   axis_name: str | None = None
 
+  @property
+  def takes_labels(self) -> bool:
+    return self.num_classes > 0
+
   @nn.compact
-  def __call__(self, z, train: bool = True):
+  def __call__(self, z, train: bool = True, labels=None):
     size, blocks = self.start_size, 0
     while size < self.image_shape[0]:
       size, blocks = size * 2, blocks + 1
@@ -95,8 +128,12 @@ class ResNetGenerator(nn.Module):
     s, ch = self.start_size, self.channels
     dense = spectrally_normalized(nn.Dense(s * s * ch), self.spectral_norm, train)
     x = dense(z).reshape((z.shape[0], s, s, ch))
+    condition = None
+    if self.num_classes:
+      shared = nn.Embed(self.num_classes, self.embed_dim, name="shared_embedding")(labels)
+      condition = jnp.concatenate([shared, z], axis=-1)
     for _ in range(blocks):
-      x = GeneratorBlock(ch, self.spectral_norm, self.axis_name)(x, train)
+      x = GeneratorBlock(ch, self.spectral_norm, self.axis_name)(x, condition, train)
     x = nn.relu(batch_norm(train, self.axis_name)(x))
     x = _Conv(self.image_shape[-1], 3, self.spectral_norm)(x, train)
     return activation(self.output_activation)(x)
