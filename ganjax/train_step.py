@@ -62,7 +62,8 @@ def _apply(model: nn.Module, params, stats, x, rng, labels=None, **kwargs):
   if labels is not None:
     kwargs["labels"] = labels
   out, mutated = model.apply({"params": params, "batch_stats": stats}, x, train=True,
-                             rngs={"dropout": rng}, mutable=["batch_stats"], **kwargs)
+                             rngs={"dropout": rng, "noise": jax.random.fold_in(rng, 0x4E)},
+                             mutable=["batch_stats"], **kwargs)
   return out, mutated.get("batch_stats", stats)
 
 

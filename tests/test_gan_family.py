@@ -14,9 +14,12 @@ from ganjax.optim import factory
 from ganjax.state import init_state
 from ganjax.train_step import make_train_step
 
+TINY_D = ("--config.model.discriminator.features=(4,8)",
+          "--config.model.discriminator.kernel_size=3")
 TINY_DCGAN = ("--config.model.generator.features=(16,8,4)",
-              "--config.model.discriminator.features=(4,8)",
-              "--config.model.generator.kernel_size=3", "--config.model.discriminator.kernel_size=3")
+              "--config.model.generator.kernel_size=3", *TINY_D)
+TINY_STYLE = ("--config.model.generator.channels=(8,4,4)", "--config.model.generator.w_dim=8",
+              *TINY_D)
 
 EXPERIMENTS = {
     "cgan_fashion_mnist": ("d_loss", "g_loss"),
@@ -27,6 +30,7 @@ EXPERIMENTS = {
     "wgan_gp_fashion_mnist": ("d_loss", "g_loss", "d_gradient_penalty"),
     "lsgan_fashion_mnist": ("d_loss", "g_loss"),
     "hinge_sn_dcgan_fashion_mnist": ("d_loss", "g_loss"),
+    "stylegan_fashion_mnist": ("d_loss", "g_loss", "d_r1_penalty"),
 }
 
 
@@ -35,7 +39,7 @@ def _train(experiment, workdir, idx_dir, steps, *extra):
                    "--no-progress", "--config.data.source=idx", f"--config.data.path={idx_dir}",
                    "--config.batch_size=16", f"--config.total_steps={steps}",
                    "--config.log_every=1", "--config.sample_every=2", "--config.ckpt_every=2",
-                   *TINY_DCGAN, *extra])
+                   *(TINY_STYLE if experiment.startswith("stylegan") else TINY_DCGAN), *extra])
 
 
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))

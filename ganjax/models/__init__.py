@@ -16,8 +16,9 @@ from ganjax.models.dcgan import (DCGANDiscriminator, DCGANGenerator,
 from ganjax.models.layers import UPSAMPLE_MODES
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
+from ganjax.models.style import StyleGenerator
 
-MODEL_NAMES = ("mlp", "dcgan", "resnet")
+MODEL_NAMES = ("mlp", "dcgan", "resnet", "style")
 
 
 def _kwargs(section) -> dict:
@@ -68,6 +69,9 @@ def _build(model, image_shape, axis_name):
       g_kw = {**radford_generator_kwargs(size), **g_kw}
       d_kw = {**radford_discriminator_kwargs(size), **d_kw}
     return (DCGANGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
+            DCGANDiscriminator(axis_name=axis_name, **d_kw))
+  if model.name == "style":  # a style-based G against the DCGAN discriminator
+    return (StyleGenerator(image_shape=image_shape, **g_kw),
             DCGANDiscriminator(axis_name=axis_name, **d_kw))
   if model.name == "resnet":
     g_kw.setdefault("num_classes", model.get("num_classes", 0))
