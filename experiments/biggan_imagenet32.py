@@ -8,8 +8,10 @@
       --config.data.name=imagenet_resized/64x64 \\
       --config.model.discriminator.downsample='(True, True, True, False, False)'
 
-ImageNet must be prepared with TFDS on a machine that has the (manually downloaded) archive;
-see README "Datasets".
+TFDS downloads and prepares ``imagenet_resized`` (Chrabaszcz et al. 2017's box-resized
+ImageNet, 1,281,167 train images) once on a machine with internet (``pip install '.[tf]'``,
+``--config.data.download=true``); its labels are that paper's, not ILSVRC's ids. It has no
+test split: evaluation compares against the train split.
 """
 
 import os
