@@ -113,7 +113,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     def loss_fn(params):
       out, stats = _apply(discriminator, params, d_stats, jnp.concatenate(images), key, labels)
       logits, class_logits = split_heads(out)
-      real_logits, fake_logits = logits[:len(real)], logits[len(real):len(real) + len(fake)]
+      real_logits, fake_logits = jnp.split(logits[:len(real) + len(fake)], 2)
       loss, terms = d_loss_fn(real_logits, fake_logits), {}
       if d_adversarial_weight != 1.0:
         loss = d_adversarial_weight * loss
