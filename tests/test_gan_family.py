@@ -21,6 +21,11 @@ TINY_DCGAN = ("--config.model.generator.features=(16,8,4)",
 TINY_STYLE = ("--config.model.generator.channels=(8,4,4)", "--config.model.generator.w_dim=8",
               *TINY_D)
 
+# Resume is checked where a config adds state or data of its own: labels (AC-GAN), the
+# labelled stream (SSGAN), spectral-norm vectors and EMA (hinge+SN), noise (StyleGAN); the
+# others differ only in losses, already covered by the resume tests of tests/test_cli.py.
+RESUME_CHECKED = ("acgan_fashion_mnist", "ssgan_fashion_mnist", "hinge_sn_dcgan_fashion_mnist",
+                  "stylegan_fashion_mnist")
 EXPERIMENTS = {
     "cgan_fashion_mnist": ("d_loss", "g_loss"),
     "acgan_fashion_mnist": ("d_loss", "g_loss", "d_class_loss", "d_real_class_accuracy"),
@@ -46,8 +51,11 @@ def _train(experiment, workdir, idx_dir, steps, *extra):
 def test_experiment_trains_resumes_and_samples(experiment, idx_dir, tmp_path, capsys):
   straight, resumed = tmp_path / "straight", tmp_path / "resumed"
   assert _train(experiment, straight, idx_dir, 4) == 0
-  assert _train(experiment, resumed, idx_dir, 2) == 0
-  assert _train(experiment, resumed, idx_dir, 4) == 0
+  if experiment in RESUME_CHECKED:
+    assert _train(experiment, resumed, idx_dir, 2) == 0
+    assert _train(experiment, resumed, idx_dir, 4) == 0
+    assert (run_info(straight, capsys)["state_digest"] ==
+            run_info(resumed, capsys)["state_digest"])
   lines = [json.loads(line) for line in open(straight / "metrics.jsonl")]
   records = [r for r in lines if "d_loss" in r]
   assert [r["step"] for r in records] == [1, 2, 3, 4]
@@ -56,7 +64,6 @@ def test_experiment_trains_resumes_and_samples(experiment, idx_dir, tmp_path, ca
         (2, True), (4, True)]
   for key in EXPERIMENTS[experiment]:
     assert all(np.isfinite(r[key]) for r in records), key
-  assert run_info(straight, capsys)["state_digest"] == run_info(resumed, capsys)["state_digest"]
   out = tmp_path / "grid.png"
   assert cli.main(["sample", "--workdir", str(straight), "--num", "4", "--out", str(out)]) == 0
   assert out.stat().st_size > 0
@@ -149,14 +156,19 @@ def test_resnet_experiment_trains_resumes_and_samples_on_mock_tfds(experiment, t
                      "--config.optimizer.g.schedule=constant",
                      "--config.optimizer.d.schedule=constant"])
 
+  # BigGAN-lite holds every ResNet part (SN in G too, conditional BN, projection), so its
+  # resume covers the others.
+  check_resume = experiment == "biggan_cifar10"
   with tfds.testing.mock_data(num_examples=64):
     assert run(tmp_path / "straight", 4) == 0
-    assert run(tmp_path / "resumed", 2) == 0 and run(tmp_path / "resumed", 4) == 0
+    if check_resume:
+      assert run(tmp_path / "resumed", 2) == 0 and run(tmp_path / "resumed", 4) == 0
   records = [json.loads(line) for line in open(tmp_path / "straight" / "metrics.jsonl")]
   assert [r["step"] for r in records] == [1, 2, 3, 4]
   assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in records)
-  assert (run_info(tmp_path / "straight", capsys)["state_digest"] ==
-          run_info(tmp_path / "resumed", capsys)["state_digest"])
+  if check_resume:
+    assert (run_info(tmp_path / "straight", capsys)["state_digest"] ==
+            run_info(tmp_path / "resumed", capsys)["state_digest"])
   out = tmp_path / "grid.png"
   assert cli.main(["sample", "--workdir", str(tmp_path / "straight"), "--num", "4",
                    "--out", str(out)]) == 0
