@@ -216,7 +216,7 @@ class TestAccuracy:
   """A semi-supervised D's class accuracy on the test split (the train split if none)."""
 
   def __init__(self, exp: Experiment):
-    _, (images, self.labels) = data.train_and_test(exp.config.data)
+    images, self.labels = data.test_split(exp.config.data)
     lo, hi = exp.value_range
     self.images = images.astype(np.float32) * ((hi - lo) / 255.0) + lo
     self.discriminator = exp.discriminator

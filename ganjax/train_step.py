@@ -157,7 +157,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     rng = jax.random.fold_in(state.rng, state.step)
     device_rng = jax.random.fold_in(rng, jax.lax.axis_index(axis_name))
     reals = batch["image"]
-    real_labels = batch["label"] if num_classes else jnp.zeros(reals.shape[:2], jnp.int32)
+    real_labels = batch["label"] if num_classes else None
     local_batch = reals.shape[1]
 
     def keys(i):
@@ -172,15 +172,15 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
       z, fake_y = latents(z_key, local_batch)
       fake, g_stats = _apply(generator, state.g_params, g_stats, z, g_key, fake_y)
       d_params, d_stats, d_opt, metrics = d_update(
-          d_params, d_stats, d_opt, real, jax.lax.stop_gradient(fake), d_key,
-          real_y if num_classes else None, fake_y, labeled)
+          d_params, d_stats, d_opt, real, jax.lax.stop_gradient(fake), d_key, real_y, fake_y,
+          labeled)
       return (d_params, d_stats, d_opt, g_stats), metrics
 
     labeled = (batch["labeled_image"], batch["labeled_label"]) if semi_supervised else None
     carry = (state.d_params, state.d_batch_stats, state.d_opt_state, state.g_batch_stats)
-    if n_critic > 1:
+    if n_critic > 1:  # None (no labels) stays None under tree.map
       carry, _ = jax.lax.scan(critic, carry, (
-          reals[:-1], real_labels[:-1], jax.tree.map(lambda x: x[:-1], labeled),
+          *jax.tree.map(lambda x: x[:-1], (reals, real_labels, labeled)),
           jnp.arange(n_critic - 1)))
     d_params, d_stats, d_opt, g_stats = carry
 
@@ -192,14 +192,14 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     g_stats = jax.lax.pmean(g_stats, axis_name)
     d_params, d_stats, d_opt, metrics = d_update(
         d_params, d_stats, d_opt, reals[-1], jax.lax.stop_gradient(fake), d_key,
-        real_labels[-1] if num_classes else None, fake_y,
+        jax.tree.map(lambda x: x[-1], real_labels), fake_y,
         jax.tree.map(lambda x: x[-1], labeled))
 
     matching = feature_matching_weight > 0
     if matching:  # D's features of the real batch, a fixed target for G
       (_, real_d_features), _ = _apply(discriminator, d_params, d_stats, reals[-1],
                                        jax.random.fold_in(d_key, 3),
-                                       real_labels[-1] if num_classes else None,
+                                       jax.tree.map(lambda x: x[-1], real_labels),
                                        return_features=True)
       real_d_features = jax.lax.stop_gradient(real_d_features)
     if perceptual_weight > 0:

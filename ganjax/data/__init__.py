@@ -77,10 +77,14 @@ def read_split(cfg: ml_collections.ConfigDict, split: str) -> tuple[np.ndarray, 
   return source.get(np.arange(len(source)))
 
 
-def train_and_test(cfg: ml_collections.ConfigDict):
-  """The train and test splits; the train split twice for sources without a test split."""
-  train = read_split(cfg, "train")
+def test_split(cfg: ml_collections.ConfigDict) -> tuple[np.ndarray, np.ndarray]:
+  """The test split, or the train split for sources without one."""
   try:
-    return train, read_split(cfg, "test")
+    return read_split(cfg, "test")
   except Exception:  # noqa: BLE001 -- folders and some datasets have no test split
-    return train, train
+    return read_split(cfg, "train")
+
+
+def train_and_test(cfg: ml_collections.ConfigDict):
+  """The train and test splits (the train split twice for sources without a test split)."""
+  return read_split(cfg, "train"), test_split(cfg)
