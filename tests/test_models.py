@@ -70,3 +70,16 @@ def test_unknown_model_and_upsampling_are_user_errors():
   with pytest.raises(UserError, match="subpixel"):
     models.build(ml_collections.ConfigDict(dict(name="dcgan", generator=dict(upsample="bilinear"))),
                  (28, 28, 1))
+
+
+def test_sngan_resnets_have_the_papers_size():
+  # Miyato et al. 2018's CIFAR-10 ResNets: G ≈ 4.3 M, D ≈ 1.1 M parameters (README, config).
+  from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
+
+  def count(model, x):
+    shapes = jax.eval_shape(lambda: model.init({"params": jax.random.PRNGKey(0)}, x,
+                                               train=False)["params"])
+    return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(shapes))
+
+  assert count(ResNetGenerator(), jnp.zeros((1, 128))) == 4_276_739
+  assert count(ResNetDiscriminator(), jnp.zeros((1, 32, 32, 3))) == 1_053_825
