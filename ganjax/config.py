@@ -87,19 +87,51 @@ def _parse_value(text: str, current, key: str):
   return value
 
 
+def _parent(config: ml_collections.ConfigDict, key: str, valid: list[str]):
+  """The node holding dotted ``key`` and the key's last part; unknown keys are refused."""
+  if key not in valid:
+    close = difflib.get_close_matches(key, valid, n=1)
+    hint = f"; did you mean --config.{close[0]}?" if close else ""
+    raise UserError(f"unknown config key {key!r}{hint}")
+  *parents, leaf = key.split(".")
+  node = config
+  for part in parents:
+    node = node[part]
+  return node, leaf
+
+
 def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]) -> None:
   """Sets each dotted ``key`` to its parsed value, refusing keys the config lacks."""
   valid = flat_keys(config)
   for key, text in overrides.items():
-    if key not in valid:
-      close = difflib.get_close_matches(key, valid, n=1)
-      hint = f"; did you mean --config.{close[0]}?" if close else ""
-      raise UserError(f"unknown config key {key!r}{hint}")
-    *parents, leaf = key.split(".")
-    node = config
-    for part in parents:
-      node = node[part]
+    node, leaf = _parent(config, key, valid)
     node[leaf] = _parse_value(text, node[leaf], key)
+
+
+def set_values(config: ml_collections.ConfigDict, values: dict) -> None:
+  """Sets each dotted ``key`` to a Python value of its current type (ints widen to float).
+
+  A key naming a group (``optimizer.g``) replaces the whole group with the given dict.
+  """
+  valid = flat_keys(config)
+  subtrees = sorted({k.rsplit(".", i)[0] for k in valid for i in range(1, k.count(".") + 1)})
+  for key, value in values.items():
+    node, leaf = _parent(config, key, valid + subtrees)
+    current = node[leaf]
+    if isinstance(current, ml_collections.ConfigDict):
+      if not isinstance(value, (dict, ml_collections.ConfigDict)):
+        raise UserError(f"config.{key} is a group of settings; set it to a dict, or set one "
+                        f"of its keys ({', '.join(sorted(current.keys()))})")
+      node[leaf] = ml_collections.ConfigDict(dict(value))
+      continue
+    if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+      value = float(value)
+    if isinstance(current, (tuple, list)) and isinstance(value, (tuple, list)):
+      value = type(current)(value)
+    if current is not None and type(value) is not type(current):
+      raise UserError(f"config.{key}={value!r}: expected {type(current).__name__}, "
+                      f"got {type(value).__name__}")
+    node[leaf] = value
 
 
 def validate(config: ml_collections.ConfigDict) -> None:

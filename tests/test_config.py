@@ -19,6 +19,20 @@ def test_overrides_keep_types():
   assert c.model.generator.batch_norm is False
 
 
+def test_set_values_keeps_types_and_replaces_groups():
+  c = config_lib.load(DEMO)
+  config_lib.set_values(c, {"optimizer.g.learning_rate": 1, "total_steps": 7,
+                            "optimizer.d": config_lib.optimizer_config("sgd", 0.1)})
+  assert c.optimizer.g.learning_rate == 1.0 and isinstance(c.optimizer.g.learning_rate, float)
+  assert c.total_steps == 7 and c.optimizer.d.name == "sgd" and c.optimizer.d.learning_rate == 0.1
+  with pytest.raises(UserError, match="config.batch_size='64': expected int, got str"):
+    config_lib.set_values(c, {"batch_size": "64"})
+  with pytest.raises(UserError, match="config.optimizer.g is a group of settings"):
+    config_lib.set_values(c, {"optimizer.g": 3})
+  with pytest.raises(UserError, match="did you mean --config.total_steps"):
+    config_lib.set_values(c, {"total_step": 3})
+
+
 def test_unknown_key_suggests_the_closest():
   with pytest.raises(UserError, match=r"did you mean --config\.batch_size"):
     config_lib.load(DEMO, {"batch_szie": "3"})
