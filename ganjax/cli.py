@@ -4,6 +4,7 @@
   ganjax sample --workdir DIR --num N --out FILE.png [--seed S] [--label K]
   ganjax eval   --workdir DIR [--num-samples N] [--inception-weights FILE.npz]
   ganjax info   --workdir DIR
+  ganjax sweep  --config experiments/ablations/NAME.py --workdir DIR [--max-runs N] [--config.KEY=VALUE ...]
 
 Bad input is reported as one line on stderr with exit code 2 (``--debug`` shows the traceback).
 """
@@ -51,6 +52,14 @@ def cmd_eval(args, overrides) -> None:
                                      inception_weights=args.inception_weights)))
 
 
+def cmd_sweep(args, overrides) -> None:
+  from ganjax import sweep
+  if args.max_runs is not None and args.max_runs < 0:
+    raise UserError(f"--max-runs must be >= 0, got {args.max_runs}")
+  print(json.dumps(sweep.run_sweep(args.config, args.workdir, overrides,
+                                   progress=not args.no_progress, max_runs=args.max_runs)))
+
+
 def run_info(workdir: str) -> dict:
   from ganjax import state as state_lib, train
   _, state = train.load_run(workdir)
@@ -90,6 +99,15 @@ def parser() -> argparse.ArgumentParser:
                  help="Inception-v3 .npz (layout: ganjax/metrics/inception.py) for FID & co.")
   e.set_defaults(fn=cmd_eval)
 
+  w = sub.add_parser("sweep", help="train and evaluate a grid of configs x seeds; report "
+                     "mean ± 95% CI (extra --config.KEY=VALUE apply to every run)")
+  w.add_argument("--config", required=True, help="experiments/ablations/NAME.py")
+  w.add_argument("--workdir", required=True)
+  w.add_argument("--max-runs", type=int, default=None,
+                 help="train at most N unfinished runs this time (rerun to continue)")
+  w.add_argument("--no-progress", action="store_true")
+  w.set_defaults(fn=cmd_sweep)
+
   i = sub.add_parser("info", help="print step and state digest of the latest checkpoint")
   i.add_argument("--workdir", required=True)
   i.set_defaults(fn=cmd_info)
@@ -103,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
   try:
     rest, overrides = split_cli_overrides(argv)
     args = parser().parse_args(rest)
-    if overrides and args.command != "train":
-      raise UserError("--config.* overrides only apply to 'ganjax train'")
+    if overrides and args.command not in ("train", "sweep"):
+      raise UserError("--config.* overrides only apply to 'ganjax train' and 'ganjax sweep'")
     from ganjax.cache import enable_compilation_cache
     enable_compilation_cache()
     args.fn(args, overrides)

@@ -48,6 +48,13 @@ def _images(tmp, sizes, broken=False):
   return ["--config.data.source=folder", f"--config.data.path={folder}"]
 
 
+def _sweep(tmp, config, cells, *extra):
+  path = _file(tmp, "sweep.py", "from ganjax.sweep import Sweep, choice\n"
+               f"def get_config():\n  return Sweep(base={str(config)!r}, "
+               f"cells=choice('loss', {cells!r}))\n")
+  return ["sweep", "--config", str(path), "--workdir", str(tmp / "sweep"), *extra]
+
+
 def _trained(tmp, config):
   assert cli.main(_tiny(tmp, config, "--config.total_steps=2")) == 0
   return tmp / "run"
@@ -186,7 +193,22 @@ CASES = [
          "Inception-v3 needs (32,); convert Inception-v3 weights"),
     Case("config override on another command",
          lambda t, c: ["info", "--workdir", str(t), "--config.seed=1"],
-         "--config.* overrides only apply to 'ganjax train'"),
+         "--config.* overrides only apply to 'ganjax train' and 'ganjax sweep'"),
+    Case("experiment config given to sweep",
+         lambda t, c: ["sweep", "--config", c, "--workdir", str(t)],
+         "get_config() must return ganjax.sweep.Sweep, got ConfigDict"),
+    Case("unknown key in a sweep cell",
+         lambda t, c: _sweep(t, c, {"hinge": {"loss.nme": "hinge"}}),
+         "unknown config key 'loss.nme'; did you mean --config.loss.name?"),
+    Case("override of a key the sweep varies",
+         lambda t, c: _sweep(t, c, {"hinge": {"loss.name": "hinge"}}, "--config.loss.name=ls"),
+         "--config.loss.name is varied by this sweep"),
+    Case("sweep workdir holding runs of another config",
+         lambda t, c: (_sweep(t, c, {"hinge": {"loss.name": "hinge"}}),
+                       (t / "sweep/runs/loss=hinge/seed_0").mkdir(parents=True),
+                       _file(t / "sweep/runs/loss=hinge/seed_0", "config.json",
+                             '{"seed": 5}'))[0],
+         "holds a run with config.seed=5, but this sweep plans 0"),
 ]
 
 

@@ -1,0 +1,276 @@
+"""A sweep's results: ``results.csv`` (one row per run), ``report.md`` (per-cell mean ± 95 %
+t-interval over seeds), plots and sample grids. Reads run directories; trains nothing.
+
+Derived per-run numbers, from the run's ``metrics.jsonl``:
+  * ``g_grad_norm_spread`` / ``d_grad_norm_spread``: mean over logged steps of
+    log10(max_l ‖∇_l‖ / min_l ‖∇_l‖) across a network's top-level layers l (needs
+    ``config.log_layer_norms``): 0 when every layer's gradient has the same norm, 2 when the
+    largest is 100× the smallest — the vanishing/exploding-gradient symptom.
+  * ``test_accuracy``: the last logged one (semi-supervised runs).
+  * ``images_per_s``: the median over logged intervals; ``train_seconds``: wall time of the
+    training calls (compilation included), summed over resumes.
+"""
+
+import csv
+import io
+import os
+import shutil
+
+import numpy as np
+
+from ganjax import stats
+from ganjax.logging import read_metrics
+from ganjax.sweep import EVAL_FILE, FAILED_FILE, TIMING_FILE, Sweep, read_json, describe
+from ganjax.workdir import write_atomically
+
+EVAL_COLUMNS = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score",
+                "classes_generated", "class_kl", "sharpness_fake", "sharpness_real")
+CURVE_KEYS = ("d_loss", "g_loss")
+GRID_COLUMNS = 4
+
+
+def grad_norm_spread(records: list[dict], prefix: str) -> float:
+  """Mean over records of log10(max/min) of the per-layer norms logged under ``prefix``."""
+  spreads = []
+  for r in records:
+    norms = np.array([v for k, v in r.items() if k.startswith(prefix)], np.float64)
+    if len(norms) > 1 and np.all(norms > 0) and np.all(np.isfinite(norms)):
+      spreads.append(np.log10(norms.max() / norms.min()))
+  return float(np.mean(spreads)) if spreads else float("nan")
+
+
+def run_row(run, sweep: Sweep) -> dict | None:
+  """One results.csv row for a finished or failed run, else None."""
+  failed = os.path.exists(os.path.join(run.workdir, FAILED_FILE))
+  result = read_json(os.path.join(run.workdir, EVAL_FILE))
+  if not failed and (result is None or result["step"] != run.config.total_steps):
+    return None
+  records = read_metrics(run.workdir)
+  timing = read_json(os.path.join(run.workdir, TIMING_FILE)) or {}
+  row = dict(run.cell.factors, seed=run.seed, status="failed" if failed else "ok",
+             steps=run.config.total_steps, batch_size=run.config.batch_size,
+             train_seconds=timing.get("train_seconds", float("nan")))
+  for key in EVAL_COLUMNS:
+    row[key] = float("nan") if failed else result.get(key, float("nan"))
+  row["eval_seconds"] = float("nan") if failed else result.get("seconds", float("nan"))
+  accuracy = [r["test_accuracy"] for r in records if "test_accuracy" in r]
+  row["test_accuracy"] = accuracy[-1] if accuracy and not failed else float("nan")
+  speeds = [r["images_per_s"] for r in records if "images_per_s" in r]
+  row["images_per_s"] = float(np.median(speeds)) if speeds else float("nan")
+  row["g_grad_norm_spread"] = grad_norm_spread(records, "g_grad_norm/")
+  row["d_grad_norm_spread"] = grad_norm_spread(records, "d_grad_norm/")
+  for key in CURVE_KEYS:
+    last = [r[key] for r in records if key in r]
+    row[f"final_{key}"] = last[-1] if last else float("nan")
+  row["workdir"] = os.path.join("runs", run.cell.name, f"seed_{run.seed}")
+  return row
+
+
+def collect(runs, sweep: Sweep) -> list[dict]:
+  """The rows of every finished or failed run, in plan order."""
+  return [row for row in (run_row(r, sweep) for r in runs) if row is not None]
+
+
+def write_csv(path: str, rows: list[dict]) -> None:
+  columns = list(dict.fromkeys(k for row in rows for k in row))
+  buffer = io.StringIO()
+  writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+  writer.writeheader()
+  writer.writerows(rows)
+  write_atomically(path, buffer.getvalue())
+
+
+def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
+  """Per cell: its factors, run counts, and a ``stats.Summary`` of each metric."""
+  out = []
+  for cell in sweep.cells:
+    mine = [r for r in rows if all(r.get(k) == v for k, v in cell.factors.items())]
+    ok = [r for r in mine if r["status"] == "ok"]
+    summary = dict(cell=cell, runs=len(mine), ok=len(ok),
+                   train_seconds=stats.mean_ci([r["train_seconds"] for r in mine]))
+    for metric in sweep.metrics:
+      summary[metric] = stats.mean_ci([r.get(metric, float("nan")) for r in ok])
+    out.append(summary)
+  return out
+
+
+def x_factor(sweep: Sweep) -> str:
+  """The factor the plots put on the x axis."""
+  if sweep.x:
+    return sweep.x
+  names = list(dict.fromkeys(k for c in sweep.cells for k in c.factors))
+  numeric = [n for n in names if all(isinstance(c.factors.get(n), (int, float))
+                                     and not isinstance(c.factors.get(n), bool)
+                                     for c in sweep.cells)]
+  return (numeric or names)[-1]
+
+
+def _series(summaries: list[dict], x: str) -> dict:
+  """Cells grouped by every factor but ``x``: label → [summary, ...]."""
+  groups = {}
+  for s in summaries:
+    others = ", ".join(f"{k}={describe(v)}" for k, v in s["cell"].factors.items() if k != x)
+    groups.setdefault(others or "all", []).append(s)
+  return groups
+
+
+def _pyplot():
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt
+
+
+def plot_metrics(path: str, sweep: Sweep, summaries: list[dict]) -> None:
+  """Each metric against the x factor, mean ± 95 % CI, one line per other-factor setting."""
+  plt = _pyplot()
+  x = x_factor(sweep)
+  values = [s["cell"].factors[x] for s in summaries]
+  numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+  positions = {v: i for i, v in enumerate(dict.fromkeys(values))}
+  fig, axes = plt.subplots(1, len(sweep.metrics), figsize=(5.5 * len(sweep.metrics), 4),
+                           squeeze=False, layout="constrained")
+  for ax, metric in zip(axes[0], sweep.metrics):
+    for label, group in _series(summaries, x).items():
+      xs = [s["cell"].factors[x] if numeric else positions[s["cell"].factors[x]] for s in group]
+      means = [s[metric].mean for s in group]
+      errors = [0.0 if np.isnan(s[metric].half_width) else s[metric].half_width for s in group]
+      ax.errorbar(xs, means, yerr=errors, marker="o", capsize=3, label=label)
+    if numeric and min(values) > 0 and max(values) / min(values) >= 10:
+      ax.set_xscale("log")
+    if not numeric:
+      ax.set_xticks(list(positions.values()), [describe(v) for v in positions], rotation=30,
+                    ha="right")
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{metric} (mean ± 95% CI)")
+    ax.grid(alpha=0.3)
+  handles, labels = axes[0][0].get_legend_handles_labels()
+  if len(labels) > 1:
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)),
+               fontsize=7)
+  fig.savefig(path, dpi=110, bbox_inches="tight")
+  plt.close(fig)
+
+
+def _mean_curve(runs, key: str, which=lambda r, k: r.get(k)):
+  """Steps and the mean over runs of ``which(record, key)`` at steps every run logged."""
+  per_run = []
+  for run in runs:
+    points = {r["step"]: which(r, key) for r in read_metrics(run.workdir)}
+    per_run.append({s: v for s, v in points.items() if v is not None and np.isfinite(v)})
+  if not per_run:
+    return [], []
+  steps = sorted(set.intersection(*(set(p) for p in per_run)))
+  return steps, [float(np.mean([p[s] for p in per_run])) for s in steps]
+
+
+def _spread_of(record: dict, prefix: str):
+  value = grad_norm_spread([record], prefix)
+  return None if np.isnan(value) else value
+
+
+def plot_curves(path: str, sweep: Sweep, finished: dict, keys, which=lambda r, k: r.get(k),
+                ylabel: str = "", titles: dict | None = None) -> bool:
+  """Training curves of ``keys``, one line per cell (mean over its finished seeds)."""
+  plt, titles = _pyplot(), titles or {}
+  fig, axes = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4), squeeze=False,
+                           layout="constrained")
+  drawn = False
+  for ax, key in zip(axes[0], keys):
+    for cell in sweep.cells:
+      steps, means = _mean_curve(finished.get(cell.name, []), key, which)
+      if steps:
+        ax.plot(steps, means, label=cell.name, linewidth=1)
+        drawn = True
+    ax.set_title(titles.get(key, key))
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel or key)
+    ax.grid(alpha=0.3)
+  if drawn:
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=6)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+  plt.close(fig)
+  return drawn
+
+
+def _final_grid(run_dir: str) -> str | None:
+  samples = os.path.join(run_dir, "samples")
+  if not os.path.isdir(samples):
+    return None
+  pngs = sorted(f for f in os.listdir(samples) if f.endswith(".png"))
+  return os.path.join(samples, pngs[-1]) if pngs else None
+
+
+def write(workdir: str, sweep: Sweep, sweep_path: str, rows: list[dict], overrides: dict,
+          runs) -> None:
+  """``results.csv``, ``report.md``, ``plots/*.png`` and ``grids/<cell>.png`` in ``workdir``."""
+  write_csv(os.path.join(workdir, "results.csv"), rows)
+  os.makedirs(os.path.join(workdir, "plots"), exist_ok=True)
+  summaries = cell_summaries(sweep, rows)
+  finished = {}
+  for run in runs:
+    if any(r["workdir"] == os.path.join("runs", run.cell.name, f"seed_{run.seed}")
+           and r["status"] == "ok" for r in rows):
+      finished.setdefault(run.cell.name, []).append(run)
+  plots = []
+  if rows:
+    plot_metrics(os.path.join(workdir, "plots", "metrics.png"), sweep, summaries)
+    plots.append(("Metrics against " + x_factor(sweep), "plots/metrics.png"))
+    if plot_curves(os.path.join(workdir, "plots", "losses.png"), sweep, finished, CURVE_KEYS):
+      plots.append(("Training losses (mean over seeds)", "plots/losses.png"))
+    if plot_curves(os.path.join(workdir, "plots", "grad_norm_spread.png"), sweep, finished,
+                   ("g_grad_norm/", "d_grad_norm/"), _spread_of,
+                   "log10(max/min) per-layer gradient norm",
+                   {"g_grad_norm/": "generator", "d_grad_norm/": "discriminator"}):
+      plots.append(("Per-layer gradient-norm spread (mean over seeds)",
+                    "plots/grad_norm_spread.png"))
+  grids = []
+  for cell in sweep.cells:
+    source = next((_final_grid(r.workdir) for r in finished.get(cell.name, [])[:1]), None)
+    if source:
+      target = os.path.join("grids", f"{cell.name}.png")
+      os.makedirs(os.path.join(workdir, "grids"), exist_ok=True)
+      shutil.copyfile(source, os.path.join(workdir, target))
+      grids.append((cell.name, target))
+  write_atomically(os.path.join(workdir, "report.md"),
+                   markdown(sweep, sweep_path, summaries, rows, overrides, plots, grids))
+
+
+def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, grids) -> str:
+  """The report's text: set-up, per-cell table, plots, grids."""
+  factors = list(dict.fromkeys(k for c in sweep.cells for k in c.factors))
+  command = f"ganjax sweep --config {os.path.relpath(sweep_path)} --workdir DIR"
+  command += "".join(f" --config.{k}={v}" for k, v in overrides.items())
+  steps = sorted({r["steps"] for r in rows})
+  batches = sorted({r["batch_size"] for r in rows})
+  lines = [f"# {sweep.title or os.path.basename(sweep_path)}", "",
+           f"Command: `{command}`  ",
+           f"Base experiment: `{sweep.base}`; shared settings: "
+           + (", ".join(f"`{k}={v}`" for k, v in sweep.settings.items()) or "none") + "  ",
+           f"Seeds: {', '.join(map(str, sweep.seeds))}; budget per run: "
+           f"{'/'.join(map(str, steps)) or '?'} steps at batch "
+           f"{'/'.join(map(str, batches)) or '?'}; evaluation on {sweep.eval_num_samples} "
+           "samples.  ",
+           f"Finished runs: {sum(r['status'] == 'ok' for r in rows)}, failed (diverged): "
+           f"{sum(r['status'] == 'failed' for r in rows)}, of "
+           f"{len(sweep.cells) * len(sweep.seeds)} planned.", "",
+           "## Per cell (mean ± 95 % t-interval over seeds)", "",
+           "| " + " | ".join(factors + ["ok/runs"] + list(sweep.metrics)
+                            + ["train s/run"]) + " |",
+           "|" + "---|" * (len(factors) + len(sweep.metrics) + 2)]
+  for s in summaries:
+    cells = [describe(s["cell"].factors.get(f, "")) for f in factors]
+    cells += [f"{s['ok']}/{s['runs']}"] + [str(s[m]) for m in sweep.metrics]
+    cells.append(str(s["train_seconds"]))
+    lines.append("| " + " | ".join(cells) + " |")
+  lines += ["", "Every run is a row of `results.csv`; its directory is its `workdir` column.", ""]
+  for title, path in plots:
+    lines += [f"## {title}", "", f"![{title}]({path})", ""]
+  if grids:
+    lines += ["## Samples (first seed, final step)", ""]
+    for start in range(0, len(grids), GRID_COLUMNS):
+      row = grids[start:start + GRID_COLUMNS]
+      lines += ["| " + " | ".join(name for name, _ in row) + " |", "|" + "---|" * len(row),
+                "| " + " | ".join(f"![{name}]({path})" for name, path in row) + " |", ""]
+  return "\n".join(lines)

@@ -1,0 +1,289 @@
+"""``ganjax sweep``: every cell of an ablation grid × every seed, trained, evaluated, reported.
+
+A sweep config (``experiments/ablations/NAME.py``) has ``get_config()`` returning a
+:class:`Sweep`: a base experiment, the settings every run shares, the cells (built with
+:func:`axis`, :func:`choice` and :func:`product`) and the seeds. Each run is an ordinary
+ganjax workdir, ``DIR/runs/<cell>/seed_<s>``, so it resumes bit for bit like any run; a run
+with an ``eval.json`` at its final step is finished and skipped when the sweep is rerun, so a
+half-finished sweep (preempted, killed, or cut short with ``--max-runs``) picks up where it
+stopped. ``--config.KEY=VALUE`` overrides apply to every run (e.g. more steps or a larger
+batch on a GPU); a key the sweep itself varies cannot be overridden.
+
+The aggregation (``DIR/results.csv``, ``DIR/report.md``, plots) is ``ganjax.report``.
+"""
+
+import importlib.util
+import itertools
+import json
+import os
+import re
+import sys
+import time
+from typing import Any, NamedTuple
+
+import ml_collections
+
+from ganjax import config as config_lib
+from ganjax.errors import UserError
+from ganjax.preemption import StopOnSignal
+from ganjax.workdir import WorkdirLock, prepare_workdir, write_atomically
+
+EVAL_FILE, FAILED_FILE, TIMING_FILE = "eval.json", "failed.json", "sweep_timing.json"
+
+
+class Cell(NamedTuple):
+  """One point of the grid: ``factors`` name it in tables and plots; ``overrides`` are the
+  dotted config keys (or whole groups, as dicts) that it sets."""
+  factors: dict
+  overrides: dict
+
+  @property
+  def name(self) -> str:
+    """A directory name: ``factor=value`` pairs joined by ``,``."""
+    text = ",".join(f"{k}={v}" for k, v in self.factors.items()) or "base"
+    return re.sub(r"[^A-Za-z0-9._=,+-]", "_", text)
+
+
+def axis(name: str, values, *keys: str) -> list[Cell]:
+  """Cells setting every one of ``keys`` to each value, e.g. both players' learning rates."""
+  if not keys:
+    raise ValueError(f"axis {name!r} sets no config key")
+  return [Cell({name: v}, {k: v for k in keys}) for v in values]
+
+
+def choice(name: str, options: dict) -> list[Cell]:
+  """Cells named ``name=label`` for each ``label: {key: value, ...}`` of ``options``."""
+  return [Cell({name: label}, dict(overrides)) for label, overrides in options.items()]
+
+
+def product(*axes: list[Cell]) -> list[Cell]:
+  """Every combination of the axes' cells; later axes override earlier ones' keys."""
+  cells = []
+  for combo in itertools.product(*axes):
+    factors, overrides = {}, {}
+    for cell in combo:
+      factors.update(cell.factors)
+      overrides.update(cell.overrides)
+    cells.append(Cell(factors, overrides))
+  return cells
+
+
+class Sweep(NamedTuple):
+  """What a sweep config's ``get_config()`` returns.
+
+  ``base``: the experiment module, relative to the sweep file. ``settings``: overrides every
+  run shares (the study's budget). ``metrics``: the columns the report summarises, from
+  ``ganjax eval`` (fid, kid, precision, recall, sharpness_fake, ...) or the run's own log
+  (test_accuracy, g_grad_norm_spread, d_grad_norm_spread, images_per_s). ``x``: the factor on
+  the plots' x axis (default: the last numeric one, else the last one).
+  """
+  base: str
+  cells: list
+  seeds: tuple = (0, 1, 2)
+  settings: dict = {}
+  metrics: tuple = ("fid",)
+  eval_num_samples: int = 10000
+  title: str = ""
+  x: str | None = None
+
+
+class Run(NamedTuple):
+  cell: Cell
+  seed: int
+  workdir: str
+  config: ml_collections.ConfigDict
+
+
+def load(path: str) -> Sweep:
+  """The :class:`Sweep` of the module at ``path``."""
+  if not os.path.isfile(path):
+    raise UserError(f"sweep config {path!r} not found; sweeps live in experiments/ablations/*.py")
+  spec = importlib.util.spec_from_file_location("ganjax_sweep_config", path)
+  module = importlib.util.module_from_spec(spec)
+  try:
+    spec.loader.exec_module(module)
+    sweep = module.get_config()
+  except Exception as e:
+    raise UserError(f"sweep config {path!r} failed to load: {type(e).__name__}: {e}; run with "
+                    "--debug for the traceback") from e
+  if not isinstance(sweep, Sweep):
+    raise UserError(f"sweep config {path!r}: get_config() must return ganjax.sweep.Sweep, got "
+                    f"{type(sweep).__name__} (is this an experiment config? use 'ganjax train')")
+  if not sweep.cells or not sweep.seeds:
+    raise UserError(f"sweep config {path!r} has no cells or no seeds")
+  names = [c.name for c in sweep.cells]
+  repeated = sorted({n for n in names if names.count(n) > 1})
+  if repeated:
+    raise UserError(f"sweep config {path!r}: cells {repeated} appear more than once")
+  if len(set(sweep.seeds)) != len(sweep.seeds):
+    raise UserError(f"sweep config {path!r}: seeds {list(sweep.seeds)} repeat")
+  return sweep
+
+
+def plan(sweep: Sweep, sweep_path: str, workdir: str,
+         overrides: dict[str, str] | None = None) -> list[Run]:
+  """Every run's config and workdir, cell by cell, seed by seed."""
+  overrides = overrides or {}
+  swept = sorted({k for c in sweep.cells for k in c.overrides} | {"seed"})
+  clash = [k for k in overrides if any(k == s or k.startswith(s + ".") for s in swept)]
+  if clash:
+    raise UserError(f"--config.{clash[0]} is varied by this sweep; override only the keys "
+                    "that every run shares (steps, batch size, ...)")
+  base_path = os.path.join(os.path.dirname(os.path.abspath(sweep_path)), sweep.base)
+  runs = []
+  for cell in sweep.cells:
+    for seed in sweep.seeds:
+      config = config_lib.load(base_path)
+      config_lib.set_values(config, sweep.settings)
+      config_lib.set_values(config, cell.overrides)
+      config_lib.apply_overrides(config, overrides)
+      config.seed = seed
+      config_lib.validate(config)
+      runs.append(Run(cell, seed, os.path.join(workdir, "runs", cell.name, f"seed_{seed}"),
+                      config))
+  return runs
+
+
+def _comparable(config_json: dict) -> dict:
+  """A config as JSON, less the image shape that training fills in."""
+  config_json = json.loads(json.dumps(config_json))
+  config_json.get("data", {}).pop("image_shape", None)
+  return config_json
+
+
+def read_json(path: str):
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def check_same_config(run: Run) -> None:
+  """Refuses a run directory that already holds a run of another config."""
+  saved = read_json(os.path.join(run.workdir, "config.json"))
+  if saved is None:
+    return
+  saved, planned = _comparable(saved), _comparable(run.config.to_dict())
+  if saved != planned:
+    flat_saved, flat_planned = _flatten(saved), _flatten(planned)
+    differ = [k for k in sorted(set(flat_saved) | set(flat_planned))
+              if flat_saved.get(k) != flat_planned.get(k)]
+    key = next((k for k in differ if k in flat_saved and k in flat_planned), differ[0])
+    raise UserError(f"{run.workdir} holds a run with config.{key}={flat_saved.get(key)!r}, "
+                    f"but this sweep plans {flat_planned.get(key)!r}; use a new --workdir or "
+                    "delete that run")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict:
+  flat = {}
+  for k, v in tree.items():
+    if isinstance(v, dict):
+      flat.update(_flatten(v, f"{prefix}{k}."))
+    else:
+      flat[f"{prefix}{k}"] = v
+  return flat
+
+
+def status(run: Run, eval_num_samples: int) -> str:
+  """``done`` (evaluated at the final step), ``failed`` (diverged), or ``todo``."""
+  if os.path.exists(os.path.join(run.workdir, FAILED_FILE)):
+    return "failed"
+  result = read_json(os.path.join(run.workdir, EVAL_FILE))
+  if (result is not None and result["step"] == run.config.total_steps
+      and result["num_fake"] == eval_num_samples):
+    return "done"
+  return "todo"
+
+
+class _Evaluators:
+  """One ``ganjax.evaluate.Evaluator`` per dataset, loaded once for the whole sweep."""
+
+  def __init__(self, num_samples: int, progress: bool):
+    self.num_samples, self.progress, self.cache = num_samples, progress, {}
+
+  def __call__(self, workdir: str) -> dict:
+    from ganjax import evaluate, train
+    start = time.perf_counter()
+    exp, state = train.load_run(workdir)
+    key = exp.config.data.to_json()
+    if key not in self.cache:
+      self.cache[key] = evaluate.Evaluator(exp.config.data, self.num_samples, self.progress)
+    result = self.cache[key](exp, state)
+    result["seconds"] = time.perf_counter() - start
+    write_atomically(os.path.join(workdir, EVAL_FILE), json.dumps(result, indent=2))
+    return result
+
+
+def _add_train_seconds(workdir: str, seconds: float) -> None:
+  path = os.path.join(workdir, TIMING_FILE)
+  timing = read_json(path) or {"train_seconds": 0.0}
+  timing["train_seconds"] += seconds
+  write_atomically(path, json.dumps(timing))
+
+
+def _train_one(run: Run, progress: bool) -> str:
+  """Trains (or resumes) one run: ``finished``, ``stopped`` (a signal) or ``failed``."""
+  from ganjax import train
+  start = time.perf_counter()
+  try:
+    state = train.train(run.config, run.workdir, progress=progress)
+  except train.Diverged as e:
+    write_atomically(os.path.join(run.workdir, FAILED_FILE),
+                     json.dumps({"reason": str(e), "seed": run.seed}))
+    return "failed"
+  finally:
+    _add_train_seconds(run.workdir, time.perf_counter() - start)
+  return "finished" if int(state.step) == run.config.total_steps else "stopped"
+
+
+def run_sweep(sweep_path: str, workdir: str, overrides: dict[str, str] | None = None,
+              progress: bool = True, max_runs: int | None = None) -> dict:
+  """Trains and evaluates every unfinished run (at most ``max_runs`` this time), then writes
+  ``results.csv`` and ``report.md`` over the finished ones. Returns a summary."""
+  from ganjax import report
+  sweep = load(sweep_path)
+  runs = plan(sweep, sweep_path, workdir, overrides)
+  for run in runs:
+    check_same_config(run)
+  prepare_workdir(workdir)
+  evaluate = _Evaluators(sweep.eval_num_samples, progress)
+  counts = {"ran": 0, "skipped": 0, "failed": 0}
+  stopped = False
+  with WorkdirLock(workdir), StopOnSignal() as stop:
+    write_atomically(os.path.join(workdir, "sweep.json"), json.dumps(
+        {"sweep_config": os.path.abspath(sweep_path), "overrides": overrides or {},
+         "cells": [c._asdict() for c in sweep.cells], "seeds": list(sweep.seeds)},
+        indent=2, default=str))
+    for i, run in enumerate(runs):
+      state = status(run, sweep.eval_num_samples)
+      if state != "todo":
+        counts["skipped"] += 1
+        continue
+      if stop.requested or (max_runs is not None and counts["ran"] >= max_runs):
+        stopped = True
+        break
+      print(f"ganjax sweep: run {i + 1}/{len(runs)}: {run.cell.name} seed {run.seed}",
+            file=sys.stderr)
+      outcome = _train_one(run, progress)
+      if outcome == "stopped":
+        stopped = True
+        break
+      counts["ran"] += 1
+      if outcome == "failed":
+        counts["failed"] += 1
+        continue
+      evaluate(run.workdir)
+  rows = report.collect(runs, sweep)
+  report.write(workdir, sweep, sweep_path, rows, overrides or {}, runs)
+  remaining = sum(status(r, sweep.eval_num_samples) == "todo" for r in runs)
+  if stopped:
+    print(f"ganjax sweep: stopped with {remaining} of {len(runs)} runs to go; rerun the same "
+          "command to continue", file=sys.stderr)
+  return dict(counts, runs=len(runs), remaining=remaining,
+              results=os.path.join(workdir, "results.csv"),
+              report=os.path.join(workdir, "report.md"))
+
+
+def describe(value: Any) -> str:
+  """A factor value as text for tables."""
+  return f"{value:g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,141 @@
+"""The ablation harness: t-intervals against scipy, and a tiny sweep through the CLI that is
+cut short, resumed (also mid-run) and compared with the same sweep run straight through."""
+
+import csv
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from conftest import run_info
+from ganjax import cli, report, stats, sweep
+from ganjax.logging import RunWriter
+
+SWEEP = """
+from ganjax.sweep import Sweep, axis, choice, product
+
+def get_config():
+  return Sweep(
+      base={base!r},
+      # Cells that share one compiled step (sample_every stays on the host), to keep this
+      # test fast; what a cell varies makes no difference to the harness.
+      cells=product(choice("loss", {{"ns": {{"loss.name": "non_saturating"}}}}),
+                    axis("sample_every", [2, 4], "sample_every")),
+      seeds=(0, 1),
+      settings={{"total_steps": 4, "log_every": 2, "ckpt_every": 2, "log_layer_norms": True,
+                 "parallel.num_devices": 1}},
+      metrics=("fid", "g_grad_norm_spread"), eval_num_samples=24, title="tiny sweep")
+"""
+# Columns that measure this machine's speed rather than the run's result.
+TIMING_COLUMNS = ("train_seconds", "eval_seconds", "images_per_s")
+
+
+@pytest.mark.parametrize("values", [[1.0, 2.0, 3.0, 4.0, 5.0], [0.3, -1.2, 2.5],
+                                    np.linspace(10.0, 11.0, 17) ** 2])
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_mean_ci_equals_scipy_t_interval(values, confidence):
+  summary = stats.mean_ci(values, confidence)
+  low, high = scipy_stats.t.interval(confidence, len(values) - 1, loc=np.mean(values),
+                                     scale=scipy_stats.sem(values))
+  np.testing.assert_allclose([summary.mean - summary.half_width,
+                              summary.mean + summary.half_width], [low, high], rtol=1e-12)
+  assert summary.n == len(values) and summary.dropped == 0
+
+
+def test_mean_ci_known_numbers_and_edge_cases():
+  # 1..5: mean 3, s = √2.5, t_{0.975,4} = 2.776445 → 2.776445 · √2.5 / √5 = 1.963243.
+  summary = stats.mean_ci([1, 2, 3, 4, 5])
+  assert summary.mean == 3.0 and abs(summary.half_width - 1.963243) < 1e-6
+  assert str(summary) == "3 ± 2"
+  diverged = stats.mean_ci([1.0, float("nan"), 3.0, float("inf")])
+  assert (diverged.mean, diverged.n, diverged.dropped) == (2.0, 2, 2)
+  one = stats.mean_ci([7.0])
+  assert one.n == 1 and np.isnan(one.half_width) and str(one) == "7"
+  assert str(stats.mean_ci([])) == "—"
+
+
+def test_grad_norm_spread_is_log10_of_max_over_min():
+  records = [{"g_grad_norm/a": 1.0, "g_grad_norm/b": 100.0, "d_grad_norm/a": 5.0},
+             {"g_grad_norm/a": 2.0, "g_grad_norm/b": 2.0, "step": 3}]
+  assert report.grad_norm_spread(records, "g_grad_norm/") == pytest.approx(1.0)  # (2 + 0) / 2
+  assert np.isnan(report.grad_norm_spread(records, "d_grad_norm/"))  # one layer: no spread
+
+
+def test_grid_helpers_build_the_product():
+  cells = sweep.product(sweep.choice("opt", {"adam": {"optimizer.g.name": "adam"},
+                                             "sgd": {"optimizer.g.name": "sgd"}}),
+                        sweep.axis("lr", [0.1, 0.2], "optimizer.g.learning_rate",
+                                   "optimizer.d.learning_rate"))
+  assert [c.name for c in cells] == ["opt=adam,lr=0.1", "opt=adam,lr=0.2", "opt=sgd,lr=0.1",
+                                     "opt=sgd,lr=0.2"]
+  assert cells[3].overrides == {"optimizer.g.name": "sgd", "optimizer.g.learning_rate": 0.2,
+                                "optimizer.d.learning_rate": 0.2}
+
+
+def _sweep_config(tmp_path, tiny_config) -> str:
+  path = tmp_path / "tiny_sweep.py"
+  path.write_text(SWEEP.format(base=tiny_config))
+  return str(path)
+
+
+def _sweep(capsys, config, workdir, *extra) -> dict:
+  capsys.readouterr()
+  assert cli.main(["sweep", "--config", config, "--workdir", str(workdir), "--no-progress",
+                   *extra]) == 0
+  return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def _results(workdir) -> list[dict]:
+  with open(os.path.join(workdir, "results.csv")) as f:
+    return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS}
+            for row in csv.DictReader(f)]
+
+
+def test_tiny_sweep_cut_short_and_resumed_equals_a_straight_one(tiny_config, tmp_path, capsys,
+                                                                  monkeypatch):
+  config = _sweep_config(tmp_path, tiny_config)
+  straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+  # The runs of the first cell, straight through: the reference for the preempted one.
+  assert _sweep(capsys, config, straight, "--max-runs", "2") == dict(
+      ran=2, skipped=0, failed=0, runs=4, remaining=2, results=str(straight / "results.csv"),
+      report=str(straight / "report.md"))
+
+  # Cut short: one run finished (--max-runs 1), the next one preempted at step 2 of 4.
+  first = _sweep(capsys, config, resumed, "--max-runs", "1")
+  assert (first["ran"], first["remaining"]) == (1, 3)
+  assert len(_results(resumed)) == 1
+  scalars = RunWriter.scalars
+
+  def scalars_then_sigterm(writer, step, metrics):
+    scalars(writer, step, metrics)
+    if step == 2:
+      os.kill(os.getpid(), signal.SIGTERM)
+
+  monkeypatch.setattr(RunWriter, "scalars", scalars_then_sigterm)
+  preempted = _sweep(capsys, config, resumed)
+  monkeypatch.undo()
+  assert (preempted["ran"], preempted["remaining"]) == (0, 3)
+  runs = sweep.plan(sweep.load(config), config, str(resumed))
+  assert run_info(runs[1].workdir, capsys)["step"] == 2
+
+  second = _sweep(capsys, config, resumed)
+  assert (second["ran"], second["skipped"], second["remaining"]) == (3, 1, 0)
+  assert _sweep(capsys, config, resumed)["skipped"] == 4  # nothing left to do
+
+  rows = _results(resumed)
+  assert rows[:2] == _results(straight)
+  assert [(r["sample_every"], r["seed"], r["status"]) for r in rows] == [
+      ("2", "0", "ok"), ("2", "1", "ok"), ("4", "0", "ok"), ("4", "1", "ok")]
+  assert all(np.isfinite(float(r["fid"])) and float(r["g_grad_norm_spread"]) > 0 for r in rows)
+  for run in runs[:2]:
+    twin = str(straight / os.path.relpath(run.workdir, resumed))
+    assert run_info(run.workdir, capsys) == run_info(twin, capsys)
+
+  text = (resumed / "report.md").read_text()
+  assert "| ns | 2 | 2/2 |" in text and "| ns | 4 | 2/2 |" in text
+  for name in ("plots/metrics.png", "plots/losses.png", "plots/grad_norm_spread.png",
+               "grids/loss=ns,sample_every=2.png", "grids/loss=ns,sample_every=4.png"):
+    assert f"]({name})" in text and (resumed / name).stat().st_size > 0
