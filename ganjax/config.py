@@ -122,7 +122,8 @@ def set_values(config: ml_collections.ConfigDict, values: dict) -> None:
       if not isinstance(value, (dict, ml_collections.ConfigDict)):
         raise UserError(f"config.{key} is a group of settings; set it to a dict, or set one "
                         f"of its keys ({', '.join(sorted(current.keys()))})")
-      node[leaf] = ml_collections.ConfigDict(dict(value))
+      node[leaf] = ml_collections.ConfigDict(
+          value.to_dict() if isinstance(value, ml_collections.ConfigDict) else dict(value))
       continue
     if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
       value = float(value)

@@ -237,6 +237,30 @@ def write(workdir: str, sweep: Sweep, sweep_path: str, rows: list[dict], overrid
                    markdown(sweep, sweep_path, summaries, rows, overrides, plots, grids))
 
 
+def across_x(sweep: Sweep, summaries: list[dict]) -> list[str]:
+  """Markdown: per series, the spread of the cell means across the x factor's values
+  (mean ± sample sd, min–max) — e.g. how much FID moves across a learning-rate grid."""
+  x = x_factor(sweep)
+  groups = _series(summaries, x)
+  if all(len(g) < 2 for g in groups.values()):
+    return []
+  lines = [f"## Across {x} (spread of the cell means)", "",
+           "| series | " + " | ".join(sweep.metrics) + " |",
+           "|---|" + "---|" * len(sweep.metrics)]
+  for label, group in groups.items():
+    cells = []
+    for metric in sweep.metrics:
+      means = np.array([s[metric].mean for s in group], np.float64)
+      means = means[np.isfinite(means)]
+      if len(means) < 2:
+        cells.append("—")
+        continue
+      cells.append(f"{means.mean():.4g} ± {means.std(ddof=1):.2g} "
+                   f"({means.min():.4g}–{means.max():.4g})")
+    lines.append(f"| {label} | " + " | ".join(cells) + " |")
+  return lines + [""]
+
+
 def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, grids) -> str:
   """The report's text: set-up, per-cell table, plots, grids."""
   factors = list(dict.fromkeys(k for c in sweep.cells for k in c.factors))
@@ -265,6 +289,7 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
     cells.append(str(s["train_seconds"]))
     lines.append("| " + " | ".join(cells) + " |")
   lines += ["", "Every run is a row of `results.csv`; its directory is its `workdir` column.", ""]
+  lines += across_x(sweep, summaries)
   for title, path in plots:
     lines += [f"## {title}", "", f"![{title}]({path})", ""]
   if grids:

@@ -1,0 +1,34 @@
+"""The shipped ablation studies: each sweep config loads and plans valid run configs."""
+
+import glob
+import os
+
+import pytest
+
+from ganjax import sweep
+
+STUDIES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), os.pardir, "experiments",
+                                        "ablations", "*.py")))
+
+
+def test_there_are_five_studies():
+  names = {os.path.basename(p)[:-3] for p in STUDIES}
+  assert names >= {"cg_vs_adam", "orthogonal_gradients", "blur", "supervision", "conditioning",
+                   "mlp_vs_dcgan"}
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: os.path.basename(p))
+def test_study_plans_distinct_valid_runs(path, tmp_path):
+  study = sweep.load(path)
+  runs = sweep.plan(study, path, str(tmp_path))
+  assert len(runs) == len(study.cells) * len(study.seeds) and len(study.seeds) >= 3
+  for seed in study.seeds:  # every cell changes something
+    configs = {r.config.to_json() for r in runs if r.seed == seed}
+    assert len(configs) == len(study.cells)
+  for run in runs:
+    assert run.config.seed == run.seed
+    for key, value in run.cell.overrides.items():
+      node = run.config
+      for part in key.split("."):
+        node = node[part]
+      assert node == value or node.to_dict() == value
