@@ -58,8 +58,8 @@ class Experiment(NamedTuple):
   def init(self, seed=None) -> GANState:
     """The initial state from ``seed`` (default ``config.seed``).
 
-    Jit it with the seed as an argument: a seed baked in as a constant makes XLA fold the
-    whole initialisation at compile time, which took 12 s for a tiny DCGAN.
+    Jit it with the seed as an argument (``initial_state``): a seed baked in as a constant
+    makes XLA fold the whole initialisation at compile time.
     """
     c = self.config
     return init_state(c.seed if seed is None else seed, self.generator, self.discriminator,
@@ -107,6 +107,19 @@ def _feature_net(data_json: str, value_range: tuple):
   print("perceptual loss: loading the dataset's feature network (trained once, then cached)",
         file=sys.stderr)
   return features_lib.perceptual_features(data_cfg, value_range)
+
+
+# XLA:CPU's default LLVM optimisation of the unrolled threefry hashes in a random
+# initialisation took 20 s for a tiny DCGAN; level 1 takes 3 s and gives the same bits
+# (tests/test_train_step.py). Initialisation runs once, so its speed does not matter.
+INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
+
+
+def initial_state(exp: "Experiment") -> GANState:
+  """``exp.init()``, compiled with the seed as an argument and with cheap LLVM optimisation."""
+  seed = np.uint32(exp.config.seed)
+  compiled = jax.jit(exp.init).lower(seed).compile(compiler_options=INIT_COMPILER_OPTIONS)
+  return compiled(seed)
 
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
@@ -271,7 +284,7 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   def last_good_state() -> GANState:
     if ckpt.latest_step() is not None:
       return ckpt.restore(jax.eval_shape(exp.init), quarantine=True)
-    return jax.jit(exp.init)(np.uint32(config.seed))
+    return initial_state(exp)
 
   host_state = last_good_state()
   start, total = int(host_state.step), config.total_steps

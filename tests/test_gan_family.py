@@ -150,6 +150,7 @@ def test_resnet_experiment_trains_resumes_and_samples_on_mock_tfds(experiment, t
                      "--config.model.discriminator.channels=8", "--config.batch_size=8",
                      "--config.model.generator.embed_dim=4",
                      "--config.n_critic=2", f"--config.total_steps={steps}",
+                     "--config.parallel.num_devices=1",
                      "--config.log_every=1", "--config.sample_every=2", "--config.ckpt_every=2",
                      # The linear decay spans total_steps; constant rates make a 2-step run
                      # the first half of the 4-step one.

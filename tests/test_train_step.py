@@ -7,11 +7,11 @@ import numpy as np
 import optax
 import pytest
 
-from ganjax import losses
+from ganjax import config as config_lib, losses, train
 from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.parallel import AXIS, DataParallel
-from ganjax.state import init_state
+from ganjax.state import init_state, state_digest
 from ganjax.train_step import make_train_step
 
 
@@ -114,3 +114,9 @@ def test_tiny_gan_learns_a_gaussian_mixture():
   # Both modes are covered: a fair share of samples near each centre.
   left, right = np.mean(x[:, 0] < 0), np.mean(x[:, 0] > 0)
   assert 0.3 < left < 0.7 and 0.3 < right < 0.7
+
+
+def test_cheaply_compiled_initialisation_has_the_default_bits(tiny_config):
+  exp = train.build(config_lib.load(tiny_config), (28, 28, 1))
+  default = jax.jit(exp.init)(np.uint32(exp.config.seed))  # XLA's default optimisation level
+  assert state_digest(train.initial_state(exp)) == state_digest(default)
