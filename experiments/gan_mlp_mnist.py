@@ -7,17 +7,13 @@ setup for the orthogonal-gradient study.
   ganjax train --config experiments/gan_mlp_mnist.py --workdir runs/gan_mlp_mnist
 """
 
-from ganjax.config import base_config, optimizer_config
+from ganjax.config import base_config, mlp_model, optimizer_config
 
 
 def get_config():
   c = base_config()
   c.data.name = "mnist"
-  c.model.name = "mlp"
-  c.model.generator = dict(hidden=(128, 128, 100), hidden_activation="relu",
-                           output_activation="sigmoid", dropout=0.0)
-  c.model.discriminator = dict(hidden=(128, 128), hidden_activation="leaky_relu", dropout=0.0,
-                               spectral_norm=False)
+  c.model = mlp_model()
   c.loss.name = "non_saturating"
   c.optimizer.g = optimizer_config("adam", 2e-4, b1=0.5)
   c.optimizer.d = optimizer_config("adam", 2e-4, b1=0.5)

@@ -5,6 +5,7 @@
   ganjax eval   --workdir DIR [--num-samples N] [--inception-weights FILE.npz]
   ganjax info   --workdir DIR
   ganjax sweep  --config experiments/ablations/NAME.py --workdir DIR [--max-runs N] [--config.KEY=VALUE ...]
+  ganjax bench  [--model dcgan|mlp|all] [--batch 128] [--compare torch]
 
 Bad input is reported as one line on stderr with exit code 2 (``--debug`` shows the traceback).
 """
@@ -60,6 +61,14 @@ def cmd_sweep(args, overrides) -> None:
                                    progress=not args.no_progress, max_runs=args.max_runs)))
 
 
+def cmd_bench(args, overrides) -> None:
+  from ganjax import bench
+  if args.batch <= 0 or args.steps <= 0 or args.repeats <= 0 or args.devices < 0:
+    raise UserError("--batch, --steps and --repeats must be positive (--devices >= 0)")
+  bench.run(args.model, args.batch, args.steps, args.repeats, args.compare, args.upsample,
+            args.parallel, args.devices)
+
+
 def run_info(workdir: str) -> dict:
   from ganjax import state as state_lib, train
   _, state = train.load_run(workdir)
@@ -107,6 +116,20 @@ def parser() -> argparse.ArgumentParser:
                  help="train at most N unfinished runs this time (rerun to continue)")
   w.add_argument("--no-progress", action="store_true")
   w.set_defaults(fn=cmd_sweep)
+
+  b = sub.add_parser("bench", help="images/s, FLOPs and memory of the train steps, sampling "
+                     "and the input pipeline (JSON lines)")
+  b.add_argument("--model", default="dcgan", choices=("dcgan", "mlp", "all"))
+  b.add_argument("--batch", type=int, default=128)
+  b.add_argument("--steps", type=int, default=20, help="steps per timed block")
+  b.add_argument("--repeats", type=int, default=3, help="timed blocks (the median is kept)")
+  b.add_argument("--compare", choices=("torch",), default=None,
+                 help="also time the PyTorch eager DCGAN and print the ratio")
+  b.add_argument("--upsample", default="subpixel", choices=("subpixel", "conv_transpose"),
+                 help="the DCGAN generator's upsampling")
+  b.add_argument("--parallel", default="shard_map", choices=("shard_map", "pmap"))
+  b.add_argument("--devices", type=int, default=1, help="local devices (0: all)")
+  b.set_defaults(fn=cmd_bench)
 
   i = sub.add_parser("info", help="print step and state digest of the latest checkpoint")
   i.add_argument("--workdir", required=True)

@@ -278,3 +278,14 @@ def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.Confi
                      dropout=0.0),
       discriminator=dict(features=(width, 2 * width), kernel_size=kernel_size,
                          batch_norm=False, spectral_norm=False, dropout=0.3)))
+
+
+def mlp_model(hidden: tuple = (128, 128, 100), d_hidden: tuple = (128, 128)) -> ml_collections.ConfigDict:
+  """The fully connected GAN of the MNIST tutorials: G 100 → 128 → 128 → 100 → 784 (ReLU,
+  sigmoid output), D 784 → 128 → 128 → 1 (LeakyReLU), no dropout."""
+  return ml_collections.ConfigDict(dict(
+      name="mlp", **conditional_model(),
+      generator=dict(hidden=hidden, hidden_activation="relu", output_activation="sigmoid",
+                     dropout=0.0),
+      discriminator=dict(hidden=d_hidden, hidden_activation="leaky_relu", dropout=0.0,
+                         spectral_norm=False)))

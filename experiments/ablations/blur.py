@@ -13,17 +13,11 @@ on a 2-core CPU, most of it WGAN-GP's double backpropagation.
   ganjax sweep --config experiments/ablations/blur.py --workdir runs/ablations/blur
 """
 
-import os
-
-from ganjax.config import load, optimizer_config
+from ganjax.config import mlp_model, optimizer_config
 from ganjax.sweep import Sweep, choice
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 def get_config():
   wgan_gp = optimizer_config("adam", 1e-4, b1=0.0, b2=0.9).to_dict()
-  mlp = load(os.path.join(HERE, os.pardir, "gan_mlp_mnist.py"))
   cells = choice("change", {
       "none": {},
       "perceptual": {"loss.perceptual": 1.0},
@@ -32,7 +26,7 @@ def get_config():
       "wgan_gp": {"loss.name": "wasserstein", "loss.gradient_penalty": 10.0, "n_critic": 5,
                   "total_steps": 200, "optimizer.g": wgan_gp, "optimizer.d": wgan_gp},
       "lsgan": {"loss.name": "least_squares"},
-      "mlp": {"model": mlp.model.to_dict()},
+      "mlp": {"model": mlp_model().to_dict()},
   })
   return Sweep(base="../dcgan_fashion_mnist.py", cells=cells, seeds=(0, 1, 2),
                settings={"total_steps": 1000, "sample_every": 500, "ckpt_every": 500},

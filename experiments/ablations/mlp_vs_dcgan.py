@@ -11,18 +11,15 @@ Budget on a 2-core CPU: 3 cells × 3 seeds ≈ 40 minutes, FID on 5000 samples.
   ganjax sweep --config experiments/ablations/mlp_vs_dcgan.py --workdir runs/ablations/mlp_vs_dcgan
 """
 
-import os
-
-from ganjax.config import load
+from ganjax.config import mlp_model
 from ganjax.sweep import Sweep, choice
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 MLP_STEPS_PER_DCGAN_STEP = 36
 DCGAN_STEPS = 3000
 
 
 def get_config():
-  mlp = {"model": load(os.path.join(HERE, os.pardir, "gan_mlp_mnist.py")).model.to_dict()}
+  mlp = {"model": mlp_model().to_dict()}
   equal_time = DCGAN_STEPS * MLP_STEPS_PER_DCGAN_STEP
   cells = choice("model", {
       "dcgan": {},

@@ -1,0 +1,184 @@
+"""``ganjax bench``: the speed of the train steps, sampling and the input pipeline.
+
+Prints one JSON line per measurement, each with ``name`` and ``images_per_s``:
+
+* ``dcgan_step``: one D and one G Adam update of the 28×28 DCGAN of TensorFlow's tutorial
+  (Dense 7·7·256 → 128 s1 → 64 s2 → 1 s2; D conv 64 s2 → conv 128 s2 → logit; 5×5 kernels),
+  batch 128, through ``Experiment.train_step`` exactly as ``ganjax train`` runs it;
+* ``mlp_step``: the same for the MLP GAN of ``experiments/gan_mlp_mnist.py``;
+* ``dcgan_sampling``: eval-mode generator forwards, batch 500;
+* ``data_pipeline``: ``data.Batches`` with prefetch to the device, on the offline
+  Fashion-MNIST files when present (else on random images of the same shape).
+
+Step lines also give the step's FLOPs (XLA's cost analysis of the compiled step), the
+achieved GFLOP/s against ``matmul_peak`` (a 2048² float32 matmul, measured first), XLA's
+buffer sizes and the process's peak resident memory. ``--compare torch`` times a PyTorch
+eager implementation of the same DCGAN (``ganjax.bench_torch``) in the same process and
+prints ``dcgan_step_torch`` and the ratio ``dcgan_step_vs_torch`` (> 1: ganjax is faster).
+Timings are medians over ``--repeats`` timed blocks of ``--steps`` steps, after warm-up.
+"""
+
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ganjax import config as config_lib
+from ganjax import data
+from ganjax.parallel import DataParallel
+
+MATMUL_N = 2048
+
+
+def model_config(model: str, batch: int, upsample: str = "subpixel"):
+  """The benchmarked experiment: the tutorial DCGAN or the MLP GAN, Adam 2e-4 β1 0.5."""
+  config = config_lib.base_config()
+  if model == "dcgan":
+    config.model = config_lib.dcgan28_model(width=64, kernel_size=5)
+    config.model.generator.upsample = upsample
+  elif model == "mlp":
+    config.model = config_lib.mlp_model()
+  else:
+    raise ValueError(f"unknown bench model {model!r}; choose dcgan or mlp")
+  config.data.name = "fashion_mnist"
+  config.batch_size = batch
+  config.data.image_shape = (28, 28, 1)
+  return config
+
+
+def _median_seconds(fn, steps: int, repeats: int) -> float:
+  """Median over ``repeats`` blocks of the seconds per call of ``fn`` (which blocks)."""
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    for _ in range(steps):
+      fn()
+    times.append((time.perf_counter() - start) / steps)
+  return statistics.median(times)
+
+
+def matmul_peak(repeats: int = 5) -> float:
+  """GFLOP/s of a float32 ``MATMUL_N``² matmul: the machine's practical compute peak."""
+  a = jnp.ones((MATMUL_N, MATMUL_N), jnp.float32)
+  matmul = jax.jit(lambda x: x @ x)
+  matmul(a).block_until_ready()
+  seconds = _median_seconds(lambda: matmul(a).block_until_ready(), 3, repeats)
+  return 2 * MATMUL_N ** 3 / seconds / 1e9
+
+
+def _peak_rss_mb() -> float:
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
+               mode: str = "shard_map", devices: int = 1) -> dict:
+  """Images/s, FLOPs and memory of ``config``'s train step on random data."""
+  from ganjax import train
+  exp = train.build(config, config.data.image_shape)
+  parallel = DataParallel(mode, devices)
+  parallel.check_batch(config.batch_size)
+  step = parallel.compile(exp.train_step(config.batch_size))
+  rng = np.random.default_rng(0)
+  shape = (config.n_critic, config.batch_size, *config.data.image_shape)
+  batch = parallel.put_batch({"image": rng.uniform(-1, 1, shape).astype(np.float32),
+                              "label": np.zeros(shape[:2], np.int32)})
+  holder = {"state": parallel.put_state(train.initial_state(exp))}
+  compiled = step.lower(holder["state"], batch).compile() if mode == "shard_map" else None
+
+  def one_step():
+    holder["state"], metrics = step(holder["state"], batch)
+    jax.block_until_ready(metrics)
+
+  for _ in range(3):
+    one_step()
+  seconds = _median_seconds(one_step, steps, repeats)
+  result = {"name": name, "images_per_s": round(config.batch_size / seconds, 1),
+            "ms_per_step": round(1e3 * seconds, 2), "batch": config.batch_size,
+            "parallel": f"{mode}x{parallel.num_devices}"}
+  if compiled is not None:
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    flops = float(cost.get("flops", float("nan"))) if cost else float("nan")
+    memory = compiled.memory_analysis()
+    result.update(gflop_per_step=round(flops / 1e9, 3),
+                  achieved_gflop_per_s=round(flops / seconds / 1e9, 1),
+                  fraction_of_matmul_peak=round(flops / seconds / 1e9 / peak_gflops, 3))
+    if memory is not None:
+      result.update(xla_temp_mb=round(memory.temp_size_in_bytes / 2**20, 1),
+                    xla_argument_mb=round(memory.argument_size_in_bytes / 2**20, 1))
+  result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+  return result
+
+
+def bench_sampling(config, steps: int, repeats: int, batch: int = 500) -> dict:
+  """Eval-mode generator forwards of ``batch`` latents."""
+  from ganjax import train
+  exp = train.build(config, config.data.image_shape)
+  state = train.initial_state(exp)
+  z = jax.random.normal(jax.random.PRNGKey(0), (batch, config.latent_dim))
+  sample = jax.jit(train.generate, static_argnums=0)
+  params = state.g_params
+
+  def once():
+    sample(exp.generator, params, state.g_batch_stats, z).block_until_ready()
+
+  once()
+  seconds = _median_seconds(once, steps, repeats)
+  return {"name": "dcgan_sampling", "images_per_s": round(batch / seconds, 1), "batch": batch}
+
+
+def bench_pipeline(config, steps: int) -> dict:
+  """``data.Batches`` → prefetch → device, as the training loop consumes it."""
+  try:
+    source = data.open_source(config.data)
+    dataset = config.data.name
+  except Exception:  # no offline files and no TFDS copy: the same work on random images
+    images = np.random.default_rng(0).integers(0, 256, (60000, 28, 28, 1), np.uint8)
+    source, dataset = data.ArraySource(images, np.zeros(60000, np.int32)), "random"
+  parallel = DataParallel("shard_map", 1)
+  batches = data.Batches(source, config.batch_size, config.n_critic, 0)
+  start = time.perf_counter()
+  for _, batch in batches.prefetch(0, steps, transform=parallel.put_batch):
+    jax.block_until_ready(batch)
+  seconds = time.perf_counter() - start
+  return {"name": "data_pipeline", "images_per_s": round(steps * config.batch_size / seconds, 1),
+          "batch": config.batch_size, "dataset": dataset}
+
+
+def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 3,
+        compare: str | None = None, upsample: str = "subpixel", mode: str = "shard_map",
+        devices: int = 1, emit=print) -> list[dict]:
+  """Every measurement, each passed to ``emit`` as a JSON line as soon as it is taken."""
+  results = []
+
+  def out(result: dict) -> None:
+    results.append(result)
+    emit(json.dumps(result))
+
+  peak = matmul_peak()
+  out({"name": "matmul_peak", "gflop_per_s": round(peak, 1), "n": MATMUL_N,
+       "images_per_s": None, "devices": [d.device_kind for d in jax.local_devices()][:1],
+       "cpu_count": os.cpu_count(), "jax": jax.__version__})
+  models = ("dcgan", "mlp") if model == "all" else (model,)
+  dcgan = model_config("dcgan", batch, upsample)
+  for name in models:
+    out(bench_step(f"{name}_step", model_config(name, batch, upsample), steps, repeats, peak,
+                   mode, devices))
+  if "dcgan" in models:
+    out(bench_sampling(dcgan, max(2, steps // 4), repeats))
+  out(bench_pipeline(dcgan, 4 * steps))
+  if compare == "torch" and "dcgan" in models:
+    from ganjax import bench_torch
+    torch_result = bench_torch.bench_dcgan_step(batch, steps, repeats)
+    out(torch_result)
+    ours = next(r for r in results if r["name"] == "dcgan_step")
+    out({"name": "dcgan_step_vs_torch", "images_per_s": None,
+         "ratio": round(ours["images_per_s"] / torch_result["images_per_s"], 3)})
+  sys.stdout.flush()
+  return results
