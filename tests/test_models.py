@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ganjax import models
-from ganjax.models.layers import Upsample, depth_to_space
+from ganjax.models.layers import Upsample, depth_to_space, transposed_to_subpixel_kernel
 
 
 def _init_apply(module, x):
@@ -61,6 +61,24 @@ def test_subpixel_upsampling_starts_as_nearest_neighbour_without_checkerboard():
   np.testing.assert_allclose(y, jnp.repeat(jnp.repeat(y[:, ::2, ::2], 2, axis=1), 2, axis=2),
                              atol=1e-6)
   assert float(jnp.std(y[:, ::2, ::2])) > 0.1
+
+
+@pytest.mark.parametrize("kernel_size,stride", [(5, 2), (4, 2), (3, 2), (5, 3), (2, 2)])
+def test_subpixel_conv_computes_any_transposed_conv(kernel_size, stride):
+  """The default upsampling holds every stride-s transposed conv: converted weights give
+  the same output (Shi et al. 2016, "Is the deconvolution layer the same as a convolutional
+  layer?")."""
+  rng = np.random.default_rng(kernel_size * 10 + stride)
+  kernel = rng.normal(size=(kernel_size, kernel_size, 3, 4)).astype(np.float32)
+  bias = rng.normal(size=(4,)).astype(np.float32)
+  x = jnp.asarray(rng.normal(size=(2, 7, 6, 3)), jnp.float32)
+  transposed = Upsample(4, kernel_size, stride, "conv_transpose").apply(
+      {"params": {"ConvTranspose_0": {"kernel": kernel, "bias": bias}}}, x)
+  subpixel = Upsample(4, kernel_size, stride, "subpixel").apply(
+      {"params": {"Conv_0": {"kernel": transposed_to_subpixel_kernel(kernel, stride),
+                             "bias": np.tile(bias, stride * stride)}}}, x)
+  assert transposed.shape == subpixel.shape == (2, 7 * stride, 6 * stride, 4)
+  np.testing.assert_allclose(subpixel, transposed, rtol=1e-5, atol=1e-5)
 
 
 def test_unknown_model_and_upsampling_are_user_errors():

@@ -5,6 +5,7 @@ import functools
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 UPSAMPLE_MODES = ("conv_transpose", "subpixel", "resize_conv")
 
@@ -57,6 +58,45 @@ def subpixel_kernel_size(kernel_size: int, stride: int) -> int:
   """
   size = -(-kernel_size // stride)
   return size if size % 2 else size + 1
+
+
+def _same_transpose_padding(kernel_size: int, stride: int) -> int:
+  """Leading padding of ``lax.conv_transpose(..., padding="SAME")`` on the dilated input."""
+  pad = kernel_size + stride - 2
+  return kernel_size - 1 if stride > kernel_size - 1 else -(-pad // 2)
+
+
+def transposed_to_subpixel_kernel(kernel, stride: int) -> np.ndarray:
+  """The sub-pixel kernel computing exactly what a SAME stride-``stride`` transposed conv does.
+
+  ``kernel``: (k, k, in, C) of ``nn.ConvTranspose`` (not flipped). Returns the
+  (ks, ks, in, C·s²) kernel of ``Upsample(mode="subpixel")``'s low-resolution conv, ks =
+  ``subpixel_kernel_size(k, s)``. The transposed conv dilates x by s, pads it by p in front
+  and correlates with K, so output pixel s·q + r (phase r) is Σ_m x[q + m]·K[s·m − r + p]: a
+  low-resolution correlation whose tap j = m + (ks − 1)/2 for phase r is K[s·m − r + p] (0
+  where that falls outside K). The bias is the transposed conv's, tiled s² times.
+  """
+  kernel = np.asarray(kernel)
+  k, _, cin, cout = kernel.shape
+  ks, pad = subpixel_kernel_size(k, stride), _same_transpose_padding(k, stride)
+  centre = (ks - 1) // 2
+  taps = np.zeros((ks, stride), np.int64) - 1  # taps[j, r]: index into K, -1 for none
+  for j in range(ks):
+    for r in range(stride):
+      t = stride * (j - centre) - r + pad
+      taps[j, r] = t if 0 <= t < k else -1
+  covered = {int(t) for t in taps.ravel() if t >= 0}
+  if covered != set(range(k)):
+    raise ValueError(f"a {ks}x{ks} sub-pixel kernel cannot hold a {k}x{k} stride-{stride} one")
+  out = np.zeros((ks, ks, cin, stride, stride, cout), kernel.dtype)
+  for jh in range(ks):
+    for jw in range(ks):
+      for rh in range(stride):
+        for rw in range(stride):
+          th, tw = taps[jh, rh], taps[jw, rw]
+          if th >= 0 and tw >= 0:
+            out[jh, jw, :, rh, rw, :] = kernel[th, tw]
+  return out.reshape(ks, ks, cin, stride * stride * cout)
 
 
 class Upsample(nn.Module):
