@@ -9,6 +9,8 @@ Derived per-run numbers, from the run's ``metrics.jsonl``:
   * ``test_accuracy``: the last logged one (semi-supervised runs).
   * ``images_per_s``: the median over logged intervals; ``train_seconds``: wall time of the
     training calls (compilation included), summed over resumes.
+  * ``final_lr_scale``: 1 without rollbacks, ``nonfinite.lr_factor``ʳ after r rollbacks of
+    the non-finite guard; ``final_rejected_steps``: steps it rejected (stability).
 """
 
 import csv
@@ -59,7 +61,7 @@ def run_row(run, sweep: Sweep) -> dict | None:
   row["images_per_s"] = float(np.median(speeds)) if speeds else float("nan")
   row["g_grad_norm_spread"] = grad_norm_spread(records, "g_grad_norm/")
   row["d_grad_norm_spread"] = grad_norm_spread(records, "d_grad_norm/")
-  for key in CURVE_KEYS:
+  for key in (*CURVE_KEYS, "lr_scale", "rejected_steps"):
     last = [r[key] for r in records if key in r]
     row[f"final_{key}"] = last[-1] if last else float("nan")
   row["workdir"] = os.path.join("runs", run.cell.name, f"seed_{run.seed}")
