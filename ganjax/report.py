@@ -89,6 +89,7 @@ def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
     mine = [r for r in rows if all(r.get(k) == v for k, v in cell.factors.items())]
     ok = [r for r in mine if r["status"] == "ok"]
     summary = dict(cell=cell, runs=len(mine), ok=len(ok),
+                   steps="/".join(str(n) for n in sorted({r["steps"] for r in mine})),
                    train_seconds=stats.mean_ci([r["train_seconds"] for r in mine]))
     for metric in sweep.metrics:
       summary[metric] = stats.mean_ci([r.get(metric, float("nan")) for r in ok])
@@ -283,12 +284,12 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
            f"{len(sweep.cells) * len(sweep.seeds)} planned.", "",
            "## Per cell (mean ± 95 % t-interval over seeds)", "",
            "| " + " | ".join(factors + ["ok/runs"] + list(sweep.metrics)
-                            + ["train s/run"]) + " |",
-           "|" + "---|" * (len(factors) + len(sweep.metrics) + 2)]
+                            + ["steps", "train s/run"]) + " |",
+           "|" + "---|" * (len(factors) + len(sweep.metrics) + 3)]
   for s in summaries:
     cells = [describe(s["cell"].factors.get(f, "")) for f in factors]
     cells += [f"{s['ok']}/{s['runs']}"] + [str(s[m]) for m in sweep.metrics]
-    cells.append(str(s["train_seconds"]))
+    cells += [s["steps"], str(s["train_seconds"])]
     lines.append("| " + " | ".join(cells) + " |")
   lines += ["", "Every run is a row of `results.csv`; its directory is its `workdir` column.", ""]
   lines += across_x(sweep, summaries)
