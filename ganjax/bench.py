@@ -52,7 +52,7 @@ def model_config(model: str, batch: int, upsample: str = "subpixel"):
   return config
 
 
-def _median_seconds(fn, steps: int, repeats: int) -> float:
+def median_seconds(fn, steps: int, repeats: int) -> float:
   """Median over ``repeats`` blocks of the seconds per call of ``fn`` (which blocks)."""
   times = []
   for _ in range(repeats):
@@ -68,7 +68,7 @@ def matmul_peak(repeats: int = 5) -> float:
   a = jnp.ones((MATMUL_N, MATMUL_N), jnp.float32)
   matmul = jax.jit(lambda x: x @ x)
   matmul(a).block_until_ready()
-  seconds = _median_seconds(lambda: matmul(a).block_until_ready(), 3, repeats)
+  seconds = median_seconds(lambda: matmul(a).block_until_ready(), 3, repeats)
   return 2 * MATMUL_N ** 3 / seconds / 1e9
 
 
@@ -97,7 +97,7 @@ def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
 
   for _ in range(3):
     one_step()
-  seconds = _median_seconds(one_step, steps, repeats)
+  seconds = median_seconds(one_step, steps, repeats)
   result = {"name": name, "images_per_s": round(config.batch_size / seconds, 1),
             "ms_per_step": round(1e3 * seconds, 2), "batch": config.batch_size,
             "parallel": f"{mode}x{parallel.num_devices}"}
@@ -129,7 +129,7 @@ def bench_sampling(config, steps: int, repeats: int, batch: int = 500) -> dict:
     sample(exp.generator, params, state.g_batch_stats, z).block_until_ready()
 
   once()
-  seconds = _median_seconds(once, steps, repeats)
+  seconds = median_seconds(once, steps, repeats)
   return {"name": "dcgan_sampling", "images_per_s": round(batch / seconds, 1), "batch": batch}
 
 

@@ -9,8 +9,8 @@ update through D on the same fake.
 """
 
 import os
-import statistics
-import time
+
+from ganjax.bench import median_seconds
 
 
 def _models(torch):
@@ -60,13 +60,7 @@ def bench_dcgan_step(batch: int = 128, steps: int = 20, repeats: int = 3) -> dic
 
   for _ in range(3):
     step()
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    for _ in range(steps):
-      step()
-    times.append((time.perf_counter() - start) / steps)
-  seconds = statistics.median(times)
+  seconds = median_seconds(step, steps, repeats)
   return {"name": "dcgan_step_torch", "images_per_s": round(batch / seconds, 1),
           "ms_per_step": round(1e3 * seconds, 2), "batch": batch, "torch": torch.__version__,
           "threads": torch.get_num_threads()}

@@ -22,24 +22,31 @@ REQUIRED_KEYS = (
 )
 
 
-def load(path: str, overrides: dict[str, str] | None = None) -> ml_collections.ConfigDict:
-  """Loads the config module at ``path``, applies string overrides and validates."""
+def run_get_config(path: str, what: str = "config file",
+                   where: str = "configs live in experiments/*.py"):
+  """Imports the module at ``path`` and returns its ``get_config()``; any failure of the
+  user's Python becomes a one-line ``UserError`` naming the file."""
   if not os.path.isfile(path):
-    raise UserError(f"config file {path!r} not found; configs live in experiments/*.py")
-  spec = importlib.util.spec_from_file_location("ganjax_experiment_config", path)
+    raise UserError(f"{what} {path!r} not found; {where}")
+  spec = importlib.util.spec_from_file_location("ganjax_user_config", path)
   module = importlib.util.module_from_spec(spec)
   try:
     spec.loader.exec_module(module)
     if not hasattr(module, "get_config"):
-      raise UserError(f"config file {path!r} has no get_config() function")
-    config = module.get_config()
+      raise UserError(f"{what} {path!r} has no get_config() function")
+    return module.get_config()
   except UserError:
     raise
   except Exception as e:  # the user's Python: say where it failed, in one line
-    where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
-    raise UserError(f"config file {path!r} failed to load{where}: {type(e).__name__}: "
+    line = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
+    raise UserError(f"{what} {path!r} failed to load{line}: {type(e).__name__}: "
                     f"{str(e).splitlines()[0] if str(e) else ''}; fix the file, or run with "
                     "--debug for the traceback") from e
+
+
+def load(path: str, overrides: dict[str, str] | None = None) -> ml_collections.ConfigDict:
+  """Loads the config module at ``path``, applies string overrides and validates."""
+  config = run_get_config(path)
   apply_overrides(config, overrides or {})
   validate(config)
   return config

@@ -12,7 +12,6 @@ batch on a GPU); a key the sweep itself varies cannot be overridden.
 The aggregation (``DIR/results.csv``, ``DIR/report.md``, plots) is ``ganjax.report``.
 """
 
-import importlib.util
 import itertools
 import json
 import os
@@ -96,16 +95,8 @@ class Run(NamedTuple):
 
 def load(path: str) -> Sweep:
   """The :class:`Sweep` of the module at ``path``."""
-  if not os.path.isfile(path):
-    raise UserError(f"sweep config {path!r} not found; sweeps live in experiments/ablations/*.py")
-  spec = importlib.util.spec_from_file_location("ganjax_sweep_config", path)
-  module = importlib.util.module_from_spec(spec)
-  try:
-    spec.loader.exec_module(module)
-    sweep = module.get_config()
-  except Exception as e:
-    raise UserError(f"sweep config {path!r} failed to load: {type(e).__name__}: {e}; run with "
-                    "--debug for the traceback") from e
+  sweep = config_lib.run_get_config(path, "sweep config",
+                                    "sweeps live in experiments/ablations/*.py")
   if not isinstance(sweep, Sweep):
     raise UserError(f"sweep config {path!r}: get_config() must return ganjax.sweep.Sweep, got "
                     f"{type(sweep).__name__} (is this an experiment config? use 'ganjax train')")
