@@ -12,7 +12,8 @@ Prints one JSON line per measurement, each with ``name`` and ``images_per_s``:
 
 Step lines also give the step's FLOPs (XLA's cost analysis of the compiled step), the
 achieved GFLOP/s against ``matmul_peak`` (a 2048² float32 matmul, measured first), XLA's
-buffer sizes and the process's peak resident memory. ``--compare torch`` times a PyTorch
+buffer sizes and the process's peak resident memory; the DCGAN line also what an async
+Orbax checkpoint costs at the default interval (``checkpoint_overhead_fraction``). ``--compare torch`` times a PyTorch
 eager implementation of the same DCGAN (``ganjax.bench_torch``) in the same process and
 prints ``dcgan_step_torch`` and the ratio ``dcgan_step_vs_torch`` (> 1: ganjax is faster).
 Timings are medians over ``--repeats`` timed blocks of ``--steps`` steps, after warm-up.
@@ -77,7 +78,7 @@ def _peak_rss_mb() -> float:
 
 
 def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
-               mode: str = "shard_map", devices: int = 1) -> dict:
+               mode: str = "shard_map", devices: int = 1, checkpoint_every: int = 0) -> dict:
   """Images/s, FLOPs and memory of ``config``'s train step on random data."""
   from ganjax import train
   exp = train.build(config, config.data.image_shape)
@@ -101,6 +102,9 @@ def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
   result = {"name": name, "images_per_s": round(config.batch_size / seconds, 1),
             "ms_per_step": round(1e3 * seconds, 2), "batch": config.batch_size,
             "parallel": f"{mode}x{parallel.num_devices}"}
+  if checkpoint_every:
+    result.update(checkpoint_overhead(parallel, holder, one_step, steps, seconds,
+                                      checkpoint_every))
   if compiled is not None:
     cost = compiled.cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
@@ -114,6 +118,33 @@ def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
                     xla_argument_mb=round(memory.argument_size_in_bytes / 2**20, 1))
   result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
   return result
+
+
+def checkpoint_overhead(parallel, holder: dict, one_step, steps: int, step_seconds: float,
+                        every: int) -> dict:
+  """What one asynchronous checkpoint costs the training loop, as ``ganjax train`` saves:
+  the device→host copy and Orbax's blocking part, plus the slowdown of the ``steps`` steps
+  that run while it writes; as a fraction of the ``every`` steps between saves."""
+  import tempfile
+
+  from ganjax.checkpoint import Checkpointer
+  with tempfile.TemporaryDirectory() as directory:
+    ckpt = Checkpointer(directory)
+    costs = []
+    for i in range(3):
+      ckpt.wait()
+      start = time.perf_counter()
+      ckpt.save(i + 1, parallel.get_state(holder["state"]))
+      blocking = time.perf_counter() - start
+      for _ in range(steps):
+        one_step()
+      costs.append((blocking, time.perf_counter() - start - steps * step_seconds))
+    ckpt.wait()
+    ckpt.close()
+  blocking, total = (statistics.median(c) for c in zip(*costs))
+  return {"checkpoint_blocking_ms": round(1e3 * blocking, 1),
+          "checkpoint_overhead_ms": round(1e3 * total, 1), "checkpoint_every": every,
+          "checkpoint_overhead_fraction": round(max(total, 0.0) / (every * step_seconds), 5)}
 
 
 def bench_sampling(config, steps: int, repeats: int, batch: int = 500) -> dict:
@@ -168,8 +199,9 @@ def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 
   models = ("dcgan", "mlp") if model == "all" else (model,)
   dcgan = model_config("dcgan", batch, upsample)
   for name in models:
-    out(bench_step(f"{name}_step", model_config(name, batch, upsample), steps, repeats, peak,
-                   mode, devices))
+    config = model_config(name, batch, upsample)
+    out(bench_step(f"{name}_step", config, steps, repeats, peak, mode, devices,
+                   checkpoint_every=config.ckpt_every if name == "dcgan" else 0))
   if "dcgan" in models:
     out(bench_sampling(dcgan, max(2, steps // 4), repeats))
   out(bench_pipeline(dcgan, 4 * steps))

@@ -27,3 +27,11 @@ def test_bench_prints_json_lines_with_flops_of_the_mlp_step(capsys):
   d = _mlp_forward_flops([784, 128, 128, 1])
   matmuls = 3 * (8 * g + 16 * d + 8 * d)
   assert 0.95 * matmuls <= step["gflop_per_step"] * 1e9 <= 1.2 * matmuls  # measured: 1.02
+
+
+def test_step_bench_reports_the_cost_of_an_async_checkpoint():
+  from ganjax import bench
+  result = bench.bench_step("mlp_step", bench.model_config("mlp", 8), steps=2, repeats=1,
+                            peak_gflops=100.0, checkpoint_every=500)
+  assert result["checkpoint_every"] == 500 and result["checkpoint_blocking_ms"] > 0
+  assert result["checkpoint_overhead_fraction"] >= 0
