@@ -6,6 +6,8 @@ Prints one JSON line per measurement, each with ``name`` and ``images_per_s``:
   (Dense 7·7·256 → 128 s1 → 64 s2 → 1 s2; D conv 64 s2 → conv 128 s2 → logit; 5×5 kernels),
   batch 128, through ``Experiment.train_step`` exactly as ``ganjax train`` runs it;
 * ``mlp_step``: the same for the MLP GAN of ``experiments/gan_mlp_mnist.py``;
+* ``mlp_seeds_vmap``: ``--num-seeds`` MLP GANs (8) as one vmapped program over stacked
+  states, with the images/s of the same runs stepped one after another;
 * ``dcgan_sampling``: eval-mode generator forwards, batch 500;
 * ``data_pipeline``: ``data.Batches`` with prefetch to the device, on the offline
   Fashion-MNIST files when present (else on random images of the same shape).
@@ -147,6 +149,43 @@ def checkpoint_overhead(parallel, holder: dict, one_step, steps: int, step_secon
           "checkpoint_overhead_fraction": round(max(total, 0.0) / (every * step_seconds), 5)}
 
 
+def bench_seeds(name: str, config, num_seeds: int, steps: int, repeats: int) -> dict:
+  """``num_seeds`` independent runs as one vmapped step over stacked states, against the
+  same runs stepped one after another (``vmap_over_sequential`` > 1: vmap wins)."""
+  from ganjax import train
+  exp = train.build(config, config.data.image_shape)
+  parallel = DataParallel("shard_map", 1)
+  single = parallel.compile(exp.train_step(config.batch_size))
+  stacked_step = parallel.compile(jax.vmap(exp.train_step(config.batch_size)))
+  seeds = list(range(num_seeds))
+  shape = (num_seeds, config.n_critic, config.batch_size, *config.data.image_shape)
+  images = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+  labels = np.zeros(shape[:3], np.int32)
+  stacked_batch = parallel.put_batch({"image": images, "label": labels})
+  batches = [parallel.put_batch({"image": images[k], "label": labels[k]}) for k in seeds]
+  first = jax.device_get(train.initial_state(exp))  # steps donate: one device copy per run
+  holder = {"stacked": parallel.put_state(train.initial_states(exp, seeds)),
+            "alone": [parallel.put_state(first) for _ in seeds]}
+
+  def vmapped():
+    holder["stacked"], metrics = stacked_step(holder["stacked"], stacked_batch)
+    jax.block_until_ready(metrics)
+
+  def sequential():
+    for k in seeds:
+      holder["alone"][k], metrics = single(holder["alone"][k], batches[k])
+    jax.block_until_ready(metrics)
+
+  for fn in (vmapped, sequential):
+    fn()
+  t_vmap = median_seconds(vmapped, steps, repeats)
+  t_seq = median_seconds(sequential, steps, repeats)
+  images_per_step = num_seeds * config.batch_size
+  return {"name": name, "num_seeds": num_seeds, "images_per_s": round(images_per_step / t_vmap, 1),
+          "sequential_images_per_s": round(images_per_step / t_seq, 1),
+          "vmap_over_sequential": round(t_seq / t_vmap, 3), "batch": config.batch_size}
+
+
 def bench_sampling(config, steps: int, repeats: int, batch: int = 500) -> dict:
   """Eval-mode generator forwards of ``batch`` latents."""
   from ganjax import train
@@ -184,7 +223,7 @@ def bench_pipeline(config, steps: int) -> dict:
 
 def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 3,
         compare: str | None = None, upsample: str = "subpixel", mode: str = "shard_map",
-        devices: int = 1, emit=print) -> list[dict]:
+        devices: int = 1, num_seeds: int = 8, emit=print) -> list[dict]:
   """Every measurement, each passed to ``emit`` as a JSON line as soon as it is taken."""
   results = []
 
@@ -202,6 +241,8 @@ def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 
     config = model_config(name, batch, upsample)
     out(bench_step(f"{name}_step", config, steps, repeats, peak, mode, devices,
                    checkpoint_every=config.ckpt_every if name == "dcgan" else 0))
+  if "mlp" in models:
+    out(bench_seeds("mlp_seeds_vmap", model_config("mlp", batch), num_seeds, steps, repeats))
   if "dcgan" in models:
     out(bench_sampling(dcgan, max(2, steps // 4), repeats))
   out(bench_pipeline(dcgan, 4 * steps))

@@ -63,10 +63,11 @@ def cmd_sweep(args, overrides) -> None:
 
 def cmd_bench(args, overrides) -> None:
   from ganjax import bench
-  if args.batch <= 0 or args.steps <= 0 or args.repeats <= 0 or args.devices < 0:
-    raise UserError("--batch, --steps and --repeats must be positive (--devices >= 0)")
+  if min(args.batch, args.steps, args.repeats, args.num_seeds) <= 0 or args.devices < 0:
+    raise UserError("--batch, --steps, --repeats and --num-seeds must be positive "
+                    "(--devices >= 0)")
   bench.run(args.model, args.batch, args.steps, args.repeats, args.compare, args.upsample,
-            args.parallel, args.devices)
+            args.parallel, args.devices, args.num_seeds)
 
 
 def run_info(workdir: str) -> dict:
@@ -129,6 +130,8 @@ def parser() -> argparse.ArgumentParser:
                  help="the DCGAN generator's upsampling")
   b.add_argument("--parallel", default="shard_map", choices=("shard_map", "pmap"))
   b.add_argument("--devices", type=int, default=1, help="local devices (0: all)")
+  b.add_argument("--num-seeds", type=int, default=8,
+                 help="MLP GANs in the vmapped-seeds measurement")
   b.set_defaults(fn=cmd_bench)
 
   i = sub.add_parser("info", help="print step and state digest of the latest checkpoint")

@@ -122,6 +122,14 @@ def initial_state(exp: "Experiment") -> GANState:
   return compiled(seed)
 
 
+def initial_states(exp: "Experiment", seeds) -> GANState:
+  """The initial states of ``seeds``, stacked along a new leading axis (one per seed): the
+  state of K independent runs that ``jax.vmap(exp.train_step(...))`` trains at once."""
+  seeds = np.asarray(seeds, np.uint32)
+  init = jax.jit(jax.vmap(exp.init))
+  return init.lower(seeds).compile(compiler_options=INIT_COMPILER_OPTIONS)(seeds)
+
+
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
   """Models, optimizers and value range for ``config`` and images of ``image_shape``."""
   losses.get(config.loss.name)  # fail early on a bad loss name

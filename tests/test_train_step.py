@@ -120,3 +120,29 @@ def test_cheaply_compiled_initialisation_has_the_default_bits(tiny_config):
   exp = train.build(config_lib.load(tiny_config), (28, 28, 1))
   default = jax.jit(exp.init)(np.uint32(exp.config.seed))  # XLA's default optimisation level
   assert state_digest(train.initial_state(exp)) == state_digest(default)
+
+
+def test_vmapped_seeds_train_like_each_seed_alone(tiny_config):
+  """K seeds as one vmapped program (stacked states, a batch per seed) == each seed alone."""
+  exp = train.build(config_lib.load(tiny_config), (28, 28, 1))
+  parallel = DataParallel("shard_map", 1)
+  single = parallel.compile(exp.train_step(16))
+  stacked_step = parallel.compile(jax.vmap(exp.train_step(16)))
+  seeds = [3, 11]
+  stacked = parallel.put_state(train.initial_states(exp, seeds))
+  alone = []
+  for seed in seeds:
+    exp_k = exp._replace(config=exp.config.copy_and_resolve_references())
+    exp_k.config.seed = seed
+    alone.append(parallel.put_state(train.initial_state(exp_k)))
+  rng = np.random.default_rng(0)
+  for _ in range(3):
+    batches = rng.uniform(-1, 1, (len(seeds), 1, 16, 28, 28, 1)).astype(np.float32)
+    labels = np.zeros((len(seeds), 1, 16), np.int32)
+    stacked, metrics = stacked_step(stacked, {"image": batches, "label": labels})
+    for k in range(len(seeds)):
+      alone[k], metrics_k = single(alone[k], {"image": batches[k], "label": labels[k]})
+      np.testing.assert_allclose(metrics["d_loss"][k], metrics_k["d_loss"], rtol=1e-5)
+  for k, state in enumerate(alone):
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a[k], b, rtol=2e-4, atol=2e-5),
+                 jax.device_get(stacked), jax.device_get(state))
