@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from ganjax import models
-from ganjax.models.layers import Upsample, depth_to_space, transposed_to_subpixel_kernel
+from ganjax.models.layers import (GaussianNoise, Upsample, depth_to_space,
+                                  transposed_to_subpixel_kernel)
 
 
 def _init_apply(module, x):
@@ -101,3 +102,20 @@ def test_sngan_resnets_have_the_papers_size():
 
   assert count(ResNetGenerator(), jnp.zeros((1, 128))) == 4_276_739
   assert count(ResNetDiscriminator(), jnp.zeros((1, 32, 32, 3))) == 1_053_825
+
+
+@pytest.mark.parametrize("name", ["dcgan", "mlp"])
+def test_discriminator_noise_is_gaussian_in_training_and_off_in_evaluation(name):
+  config = ml_collections.ConfigDict(dict(
+      name=name, generator={}, discriminator=dict(noise_std=0.5, dropout=0.0)))
+  _, d = models.build(config, (28, 28, 1))
+  x = jnp.zeros((64, 28, 28, 1))
+  params = d.init(jax.random.PRNGKey(0), x, train=False)
+  evaluated = d.apply(params, x, train=False)
+  clean = d.clone(noise_std=0.0).apply(params, x, train=False)
+  np.testing.assert_array_equal(evaluated, clean)
+  noisy = [d.apply(params, x, train=True, rngs={"noise": jax.random.PRNGKey(k)}) for k in (1, 2)]
+  assert not np.allclose(noisy[0], noisy[1]) and not np.allclose(noisy[0], clean)
+  samples = GaussianNoise(0.5).apply({}, jnp.zeros((200_000,)), True,
+                                     rngs={"noise": jax.random.PRNGKey(3)})
+  assert abs(float(samples.std()) - 0.5) < 0.005 and abs(float(samples.mean())) < 0.005

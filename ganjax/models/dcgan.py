@@ -4,8 +4,8 @@ from typing import Sequence
 
 import flax.linen as nn
 
-from ganjax.models.layers import (Upsample, activation, batch_norm, spectrally_normalized,
-                                  with_condition_planes)
+from ganjax.models.layers import (GaussianNoise, Upsample, activation, batch_norm,
+                                  spectrally_normalized, with_condition_planes)
 
 
 class DCGANGenerator(nn.Module):
@@ -64,16 +64,20 @@ class DCGANDiscriminator(nn.Module):
   batch_norm: bool = False
   spectral_norm: bool = False
   dropout: float = 0.3
+  noise_std: float = 0.0
   axis_name: str | None = None
 
   @nn.compact
   def __call__(self, x, train: bool = True, condition=None, return_features: bool = False):
     """One logit per image; ``condition`` (B, K) is appended to every pixel as channels;
-    ``return_features`` also returns the flattened activations before the output layer."""
+    ``return_features`` also returns the flattened activations before the output layer.
+    ``noise_std`` > 0 adds Gaussian noise to the input of every layer in training."""
     act = activation(self.activation)
     k = self.kernel_size
     x = with_condition_planes(x, condition)
     for i, feat in enumerate(self.features):
+      if self.noise_std:
+        x = GaussianNoise(self.noise_std)(x, train)
       normed = self.batch_norm and i > 0  # batch norm cancels a bias, so none is made
       conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed)
       x = spectrally_normalized(conv, self.spectral_norm, train)(x)

@@ -137,6 +137,19 @@ class Upsample(nn.Module):
     raise ValueError(f"unknown upsampling mode {self.mode!r}; choose from {UPSAMPLE_MODES}")
 
 
+class GaussianNoise(nn.Module):
+  """x + N(0, std²) in training, x in evaluation: the discriminator regulariser of Salimans et
+  al. 2016 (their MNIST D adds σ = 0.3 to the input and 0.5 before every hidden layer),
+  after the ladder networks of Rasmus et al. 2015. Draws from the ``noise`` RNG stream."""
+  std: float
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    if not train or self.std == 0:
+      return x
+    return x + self.std * jax.random.normal(self.make_rng("noise"), x.shape, x.dtype)
+
+
 def spectrally_normalized(layer: nn.Module, enabled: bool, train: bool):
   """``layer``, or ``layer`` with its kernel divided by its largest singular value.
 

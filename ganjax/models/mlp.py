@@ -6,7 +6,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from ganjax.models.layers import activation, spectrally_normalized
+from ganjax.models.layers import GaussianNoise, activation, spectrally_normalized
 
 
 class MLPGenerator(nn.Module):
@@ -40,11 +40,13 @@ class MLPDiscriminator(nn.Module):
   hidden_activation: str = "leaky_relu"
   dropout: float = 0.0
   spectral_norm: bool = False
+  noise_std: float = 0.0
 
   @nn.compact
   def __call__(self, x, train: bool = True, condition=None, return_features: bool = False):
     """One logit per image; ``condition`` (B, K) is appended to the flattened image;
-    ``return_features`` also returns the last hidden layer."""
+    ``return_features`` also returns the last hidden layer. ``noise_std`` > 0 adds Gaussian
+    noise to the input of every layer in training (Salimans et al. 2016)."""
     def dense(width):
       return spectrally_normalized(nn.Dense(width), self.spectral_norm, train)
 
@@ -52,6 +54,8 @@ class MLPDiscriminator(nn.Module):
     if condition is not None:
       x = jnp.concatenate([x, condition.astype(x.dtype)], axis=-1)
     for width in self.hidden:
+      if self.noise_std:
+        x = GaussianNoise(self.noise_std)(x, train)
       x = activation(self.hidden_activation)(dense(width)(x))
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
