@@ -19,9 +19,11 @@ from ganjax.errors import UserError
 
 def cmd_train(args, overrides) -> None:
   from ganjax import config as config_lib, train
+  from ganjax.state import state_digest
   config = config_lib.load(args.config, overrides)
-  train.train(config, args.workdir, progress=not args.no_progress)
-  print(json.dumps(run_info(args.workdir)))
+  state = train.train(config, args.workdir, progress=not args.no_progress)
+  # The digest of this process's final state: in a multi-host run each process prints its own.
+  print(json.dumps({"step": int(state.step), "state_digest": state_digest(state)}))
 
 
 def cmd_sample(args, overrides) -> None:

@@ -262,6 +262,8 @@ def base_config() -> ml_collections.ConfigDict:
       perceptual=0.0, d_adversarial=1.0))
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
+  # Multi-host: every process runs the same command (ganjax.distributed); 1: one process.
+  c.distributed = ml_collections.ConfigDict(dict(coordinator="", num_processes=1, process_id=0))
   return c
 
 

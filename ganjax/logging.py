@@ -53,6 +53,22 @@ def read_metrics(workdir: str) -> list[dict]:
   return records
 
 
+class NullWriter:
+  """RunWriter's interface, writing nothing: the non-primary processes of a multi-host run."""
+
+  def scalars(self, step: int, metrics: dict) -> None:
+    pass
+
+  def samples(self, step: int, grid: np.ndarray) -> None:
+    pass
+
+  def rewind(self, step: int) -> None:
+    pass
+
+  def close(self) -> None:
+    pass
+
+
 class RunWriter:
   """Writes one run's metrics and images into its workdir (JSONL + TensorBoard + PNG)."""
 

@@ -30,21 +30,29 @@ class DataParallel:
     if num_devices > len(available):
       raise UserError(f"config.parallel.num_devices={num_devices} but only "
                       f"{len(available)} local devices exist")
+    self.processes, self.process = jax.process_count(), jax.process_index()
+    if self.processes > 1 and (mode != "pmap" or num_devices):
+      raise UserError("a multi-process run uses config.parallel.mode=pmap over every device "
+                      "of every process (config.parallel.num_devices=0)")
     self.mode = mode
     self.devices = available[:num_devices] if num_devices else available
-    self.num_devices = len(self.devices)
+    self.num_devices = len(self.devices)  # this process's
     self.mesh = Mesh(np.array(self.devices), (AXIS,))
 
   def check_batch(self, global_batch: int) -> None:
-    if global_batch % self.num_devices:
-      raise UserError(f"batch_size {global_batch} is not divisible by the {self.num_devices} "
-                      f"devices; use a multiple of {self.num_devices} or set "
+    total = self.num_devices * self.processes
+    if global_batch % total:
+      raise UserError(f"batch_size {global_batch} is not divisible by the {total} "
+                      f"devices; use a multiple of {total} or set "
                       "config.parallel.num_devices")
 
   def compile(self, step_fn):
     """Wraps ``step_fn(state, batch) -> (state, metrics)`` written per device."""
     if self.mode == "pmap":
-      return jax.pmap(step_fn, axis_name=AXIS, devices=self.devices, donate_argnums=0)
+      # Across processes pmap must span the global devices (devices=None): with this
+      # process's devices named, its collectives would stay within the process.
+      devices = None if self.processes > 1 else self.devices
+      return jax.pmap(step_fn, axis_name=AXIS, devices=devices, donate_argnums=0)
     # check_vma=False keeps pmap's semantics: a gradient with respect to the replicated
     # state is the per-device gradient, averaged by the step's own pmean (with type
     # checking on, its transpose would already psum it across devices).
@@ -66,7 +74,13 @@ class DataParallel:
     return jax.device_get(state)
 
   def put_batch(self, batch: dict):
-    """(n_critic, B, ...) host arrays → per-device shards of B."""
+    """(n_critic, B, ...) host arrays → per-device shards of B (of this process's slice of
+    B when several processes share the global batch)."""
+    if self.processes > 1:
+      def own_slice(x):
+        per_process = x.shape[1] // self.processes
+        return x[:, self.process * per_process:(self.process + 1) * per_process]
+      batch = jax.tree.map(own_slice, batch)
     if self.mode == "pmap":
       def split(x):
         x = x.reshape(x.shape[0], self.num_devices, -1, *x.shape[2:])

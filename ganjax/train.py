@@ -5,6 +5,7 @@ samples). Everything stateful on the host (files, progress bar) lives here and i
 ``ganjax.logging`` / ``ganjax.checkpoint``; the step itself is pure (``ganjax.train_step``).
 """
 
+import contextlib
 import functools
 import json
 import os
@@ -20,10 +21,10 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-from ganjax import data, losses, models, regularizers
+from ganjax import data, distributed, losses, models, regularizers
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
-from ganjax.logging import RunWriter, image_grid, plot_layer_norms, plot_losses
+from ganjax.logging import NullWriter, RunWriter, image_grid, plot_layer_norms, plot_losses
 from ganjax.metrics import features as features_lib
 from ganjax.optim import factory
 from ganjax.parallel import AXIS, DataParallel
@@ -199,9 +200,11 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
   SIGTERM or SIGINT stops it at the next step boundary with a checkpoint (``ganjax.preemption``);
   rerunning the same command resumes. One run at a time may use a workdir.
   """
+  distributed.initialize(config)
   prepare_workdir(workdir)
-  with WorkdirLock(workdir), StopOnSignal() as stop:
-    return _train(config, workdir, progress, stop)
+  primary = distributed.is_primary()  # the other processes of a multi-host run write nothing
+  with WorkdirLock(workdir) if primary else contextlib.nullcontext(), StopOnSignal() as stop:
+    return _train(config, workdir, progress and primary, stop, primary)
 
 
 class BestByFID:
@@ -267,8 +270,11 @@ class Diverged(UserError):
   """Too many non-finite steps in a row, and no rollback left."""
 
 
-def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
+def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) -> GANState:
   parallel = DataParallel(config.parallel.mode, config.parallel.num_devices)
+  if parallel.processes > 1 and config.get("eval_every", 0) > 0:
+    raise UserError("config.eval_every (best-FID checkpoints) is not supported in a "
+                    "multi-process run yet; evaluate afterwards with ganjax eval")
   parallel.check_batch(config.batch_size)
   source = data.open_source(config.data)
   config.data.image_shape = tuple(source.image_shape)
@@ -296,9 +302,9 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
 
   host_state = last_good_state()
   start, total = int(host_state.step), config.total_steps
-  write_atomically(os.path.join(workdir, "config.json"), config.to_json(indent=2))
-
-  writer = RunWriter(workdir, resume_step=start)
+  if primary:
+    write_atomically(os.path.join(workdir, "config.json"), config.to_json(indent=2))
+  writer = RunWriter(workdir, resume_step=start) if primary else NullWriter()
   z_fixed = fixed_latents(config, config.num_sample_images)
 
   def compile_step(lr_scale: float):
@@ -410,7 +416,7 @@ def _train(config, workdir, progress, stop: StopOnSignal) -> GANState:
   if stop.requested:
     print(f"ganjax: {stop.requested} received; stopped at step {done} with a checkpoint. "
           "Rerun the same command to resume.", file=sys.stderr)
-  else:
+  elif primary:
     plot_losses(workdir)
     plot_layer_norms(workdir)
   return parallel.get_state(state) if done > start else host_state
