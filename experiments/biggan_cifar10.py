@@ -13,14 +13,14 @@ Sample grids put class k in column k. A GPU job; scale down with ``--config.tota
 
 import ml_collections
 
-from ganjax.config import base_config, conditional_model, optimizer_config
+from ganjax.config import base_config, model_keys, optimizer_config
 
 
 def get_config():
   c = base_config()
   c.data.name = "cifar10"
   c.model = ml_collections.ConfigDict(dict(
-      name="resnet", **conditional_model(num_classes=10, conditioning="projection"),
+      name="resnet", **model_keys(num_classes=10, conditioning="projection"),
       generator=dict(start_size=4, channels=256, spectral_norm=True, embed_dim=128),
       discriminator=dict(channels=128, downsample=(True, True, False, False),
                          spectral_norm=True)))

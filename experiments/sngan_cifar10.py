@@ -14,14 +14,14 @@ CIFAR-10 comes from TFDS: prepare it once with internet (``pip install '.[tf]'``
 
 import ml_collections
 
-from ganjax.config import base_config, conditional_model, optimizer_config
+from ganjax.config import base_config, model_keys, optimizer_config
 
 
 def get_config():
   c = base_config()
   c.data.name = "cifar10"
   c.model = ml_collections.ConfigDict(dict(
-      name="resnet", **conditional_model(),
+      name="resnet", **model_keys(),
       generator=dict(start_size=4, channels=256, spectral_norm=False, embed_dim=128),
       discriminator=dict(channels=128, downsample=(True, True, False, False),
                          spectral_norm=True)))

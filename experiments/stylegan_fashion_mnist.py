@@ -13,14 +13,14 @@ import os
 
 import ml_collections
 
-from ganjax.config import conditional_model, load, optimizer_config
+from ganjax.config import load, model_keys, optimizer_config
 
 
 def get_config():
   c = load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "dcgan_fashion_mnist.py"))
   discriminator = c.model.discriminator
   c.model = ml_collections.ConfigDict(dict(
-      name="style", **conditional_model(),
+      name="style", **model_keys(),
       generator=dict(start_size=7, channels=(128, 64, 32), w_dim=128, mapping_layers=4),
       discriminator=discriminator))
   c.latent_dim = 128

@@ -248,7 +248,7 @@ def base_config() -> ml_collections.ConfigDict:
       # Semi-supervised runs: labelled examples per class (0: all) and their batch size.
       labels_per_class=0, labeled_batch_size=64))
   c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={},
-                                          **conditional_model()))
+                                          **model_keys()))
   # Loss family (ganjax.losses) and regularisers (ganjax.regularizers); 0 turns one off.
   # real_label < 1: one-sided label smoothing (BCE families only). gradient_penalty: λ of
   # WGAN-GP; r1: γ of the R1 penalty; weight_clip: c of WGAN's clipping; g_orthogonal_reg: β
@@ -267,12 +267,13 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
-def conditional_model(num_classes: int = 0, conditioning: str = "projection",
-                      semi_supervised_classes: int = 0) -> dict:
-  """The model keys of class conditioning and of the semi-supervised D
-  (``ganjax.models.conditional``); 0 classes = off."""
+def model_keys(num_classes: int = 0, conditioning: str = "projection",
+               semi_supervised_classes: int = 0, compute_dtype: str = "float32") -> dict:
+  """The keys every ``config.model`` has besides its nets: class conditioning and the
+  semi-supervised D (``ganjax.models.conditional``; 0 classes = off), and the computation
+  dtype (``bfloat16``: mixed precision with float32 parameters, MLP and DCGAN nets)."""
   return dict(num_classes=num_classes, conditioning=conditioning,
-              semi_supervised_classes=semi_supervised_classes)
+              semi_supervised_classes=semi_supervised_classes, compute_dtype=compute_dtype)
 
 
 def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.ConfigDict:
@@ -281,7 +282,7 @@ def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.Confi
   Generator stages have 4·width → 2·width → width channels, discriminator convs width → 2·width.
   """
   return ml_collections.ConfigDict(dict(
-      name="dcgan", **conditional_model(),
+      name="dcgan", **model_keys(),
       generator=dict(features=(4 * width, 2 * width, width), upsample="subpixel",
                      kernel_size=kernel_size, activation="leaky_relu", batch_norm=True,
                      dropout=0.0),
@@ -293,7 +294,7 @@ def mlp_model(hidden: tuple = (128, 128, 100), d_hidden: tuple = (128, 128)) -> 
   """The fully connected GAN of the MNIST tutorials: G 100 → 128 → 128 → 100 → 784 (ReLU,
   sigmoid output), D 784 → 128 → 128 → 1 (LeakyReLU), no dropout."""
   return ml_collections.ConfigDict(dict(
-      name="mlp", **conditional_model(),
+      name="mlp", **model_keys(),
       generator=dict(hidden=hidden, hidden_activation="relu", output_activation="sigmoid",
                      dropout=0.0),
       discriminator=dict(hidden=d_hidden, hidden_activation="leaky_relu", dropout=0.0,

@@ -119,3 +119,20 @@ def test_discriminator_noise_is_gaussian_in_training_and_off_in_evaluation(name)
   samples = GaussianNoise(0.5).apply({}, jnp.zeros((200_000,)), True,
                                      rngs={"noise": jax.random.PRNGKey(3)})
   assert abs(float(samples.std()) - 0.5) < 0.005 and abs(float(samples.mean())) < 0.005
+
+
+def test_bfloat16_compute_trains_with_float32_parameters(tiny_config, tmp_path, capsys):
+  from ganjax import cli, train
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
+                   "--config.total_steps=2", "--config.model.compute_dtype=bfloat16"]) == 0
+  exp, state = train.load_run(str(tmp_path))
+  dtypes = {leaf.dtype for leaf in jax.tree.leaves((state.g_params, state.d_params))}
+  assert dtypes == {np.dtype(np.float32)}
+  z = jnp.zeros((2, exp.config.latent_dim))
+  variables = {"params": state.g_params, "batch_stats": state.g_batch_stats}
+  jaxpr = str(jax.make_jaxpr(lambda v: exp.generator.apply(v, z, train=False))(variables))
+  assert "bf16" in jaxpr  # the convolutions and matmuls run in bfloat16
+  assert exp.generator.apply(variables, z, train=False).dtype == jnp.float32
+  with pytest.raises(Exception, match="compute_dtype=bfloat16 is built for the mlp and dcgan"):
+    models.build(ml_collections.ConfigDict(dict(name="resnet", compute_dtype="bfloat16")),
+                 (32, 32, 3))

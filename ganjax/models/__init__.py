@@ -51,10 +51,22 @@ def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None =
   return generator, discriminator
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
 def _build(model, image_shape, axis_name):
   image_shape = tuple(image_shape)
   g_kw = _kwargs(model.get("generator", {}))
   d_kw = _kwargs(model.get("discriminator", {}))
+  dtype = model.get("compute_dtype", "float32")
+  if dtype not in COMPUTE_DTYPES:
+    raise UserError(f"unknown config.model.compute_dtype {dtype!r}; choose from "
+                    f"{', '.join(COMPUTE_DTYPES)}")
+  if dtype != "float32":
+    if model.name not in ("mlp", "dcgan"):
+      raise UserError(f"config.model.compute_dtype={dtype} is built for the mlp and dcgan "
+                      f"models, not {model.name!r}")
+    g_kw, d_kw = {**g_kw, "dtype": dtype}, {**d_kw, "dtype": dtype}
   if model.name == "mlp":
     return MLPGenerator(image_shape=image_shape, **g_kw), MLPDiscriminator(**d_kw)
   if model.name == "dcgan":

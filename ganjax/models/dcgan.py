@@ -3,6 +3,7 @@
 from typing import Sequence
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 from ganjax.models.layers import (GaussianNoise, Upsample, activation, batch_norm,
                                   spectrally_normalized, with_condition_planes)
@@ -25,6 +26,7 @@ class DCGANGenerator(nn.Module):
   output_activation: str = "tanh"
   batch_norm: bool = True
   dropout: float = 0.0
+  dtype: str = "float32"  # computation dtype (bfloat16: mixed precision); params stay float32
   axis_name: str | None = None
 
   @nn.compact
@@ -33,22 +35,22 @@ class DCGANGenerator(nn.Module):
 
     def norm_act(x):
       if self.batch_norm:
-        x = batch_norm(train, self.axis_name)(x)
+        x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)
       x = act(x)
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
       return x
 
     s, f0 = self.start_size, self.features[0]
-    x = nn.Dense(s * s * f0, use_bias=not self.batch_norm)(z)
+    x = nn.Dense(s * s * f0, use_bias=not self.batch_norm, dtype=self.dtype)(z)
     x = norm_act(x).reshape((z.shape[0], s, s, f0))
     out_features = (*self.features[1:], self.image_shape[-1])
     for i, (feat, stride) in enumerate(zip(out_features, self.strides)):
       last = i == len(out_features) - 1
       x = Upsample(feat, self.kernel_size, stride, self.upsample,
-                   use_bias=last or not self.batch_norm)(x)
+                   use_bias=last or not self.batch_norm, dtype=self.dtype)(x)
       x = activation(self.output_activation)(x) if last else norm_act(x)
-    return x
+    return x.astype(jnp.float32)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -65,6 +67,7 @@ class DCGANDiscriminator(nn.Module):
   spectral_norm: bool = False
   dropout: float = 0.3
   noise_std: float = 0.0
+  dtype: str = "float32"  # computation dtype; the logit and features are returned as float32
   axis_name: str | None = None
 
   @nn.compact
@@ -79,15 +82,18 @@ class DCGANDiscriminator(nn.Module):
       if self.noise_std:
         x = GaussianNoise(self.noise_std)(x, train)
       normed = self.batch_norm and i > 0  # batch norm cancels a bias, so none is made
-      conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed)
+      conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed,
+                     dtype=self.dtype)
       x = spectrally_normalized(conv, self.spectral_norm, train)(x)
       if normed:
-        x = batch_norm(train, self.axis_name)(x)
+        x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)
       x = act(x)
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape((x.shape[0], -1))
-    logit = spectrally_normalized(nn.Dense(1), self.spectral_norm, train)(x)[:, 0]
+    logit = spectrally_normalized(nn.Dense(1, dtype=self.dtype), self.spectral_norm,
+                                  train)(x)[:, 0]
+    logit, x = logit.astype(jnp.float32), x.astype(jnp.float32)
     return (logit, x) if return_features else logit
 
 

@@ -115,25 +115,29 @@ class Upsample(nn.Module):
   stride: int = 2
   mode: str = "subpixel"
   use_bias: bool = True
+  dtype: str = "float32"  # computation dtype; parameters stay float32
 
   @nn.compact
   def __call__(self, x):
     k, s = self.kernel_size, self.stride
+    dt = self.dtype
     if self.mode == "conv_transpose":
       return nn.ConvTranspose(self.features, (k, k), strides=(s, s), padding="SAME",
-                              use_bias=self.use_bias)(x)
+                              use_bias=self.use_bias, dtype=dt)(x)
     if self.mode == "subpixel":
       if s == 1:
-        return nn.Conv(self.features, (k, k), padding="SAME", use_bias=self.use_bias)(x)
+        return nn.Conv(self.features, (k, k), padding="SAME", use_bias=self.use_bias,
+                       dtype=dt)(x)
       ks = subpixel_kernel_size(k, s)
       x = nn.Conv(self.features * s * s, (ks, ks), padding="SAME", use_bias=self.use_bias,
-                  kernel_init=icnr(block=s))(x)
+                  kernel_init=icnr(block=s), dtype=dt)(x)
       return depth_to_space(x, s)
     if self.mode == "resize_conv":
       if s > 1:
         n, h, w, c = x.shape
         x = jax.image.resize(x, (n, h * s, w * s, c), method="nearest")
-      return nn.Conv(self.features, (k, k), padding="SAME", use_bias=self.use_bias)(x)
+      return nn.Conv(self.features, (k, k), padding="SAME", use_bias=self.use_bias,
+                     dtype=dt)(x)
     raise ValueError(f"unknown upsampling mode {self.mode!r}; choose from {UPSAMPLE_MODES}")
 
 
@@ -172,6 +176,9 @@ def with_condition_planes(x: jax.Array, condition) -> jax.Array:
   return jnp.concatenate([x, planes.astype(x.dtype)], axis=-1)
 
 
-def batch_norm(train: bool, axis_name: str | None, momentum: float = 0.9) -> nn.BatchNorm:
-  """Batch norm whose statistics are averaged over ``axis_name`` (all devices) in training."""
-  return nn.BatchNorm(use_running_average=not train, momentum=momentum, axis_name=axis_name)
+def batch_norm(train: bool, axis_name: str | None, momentum: float = 0.9,
+               dtype=jnp.float32) -> nn.BatchNorm:
+  """Batch norm whose statistics are averaged over ``axis_name`` (all devices) in training;
+  ``dtype`` is its output's (statistics and parameters stay float32)."""
+  return nn.BatchNorm(use_running_average=not train, momentum=momentum, axis_name=axis_name,
+                      dtype=dtype)

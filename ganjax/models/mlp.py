@@ -19,16 +19,18 @@ class MLPGenerator(nn.Module):
   hidden_activation: str = "relu"
   output_activation: str = "sigmoid"
   dropout: float = 0.0
+  dtype: str = "float32"  # computation dtype (bfloat16: mixed precision); params stay float32
 
   @nn.compact
   def __call__(self, z, train: bool = True):
     x = z
     for width in self.hidden:
-      x = activation(self.hidden_activation)(nn.Dense(width)(x))
+      x = activation(self.hidden_activation)(nn.Dense(width, dtype=self.dtype)(x))
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    x = nn.Dense(math.prod(self.image_shape))(x)
-    return activation(self.output_activation)(x).reshape((z.shape[0], *self.image_shape))
+    x = nn.Dense(math.prod(self.image_shape), dtype=self.dtype)(x)
+    x = activation(self.output_activation)(x).astype(jnp.float32)
+    return x.reshape((z.shape[0], *self.image_shape))
 
 
 class MLPDiscriminator(nn.Module):
@@ -41,6 +43,7 @@ class MLPDiscriminator(nn.Module):
   dropout: float = 0.0
   spectral_norm: bool = False
   noise_std: float = 0.0
+  dtype: str = "float32"  # computation dtype; the logit and features are returned as float32
 
   @nn.compact
   def __call__(self, x, train: bool = True, condition=None, return_features: bool = False):
@@ -48,7 +51,7 @@ class MLPDiscriminator(nn.Module):
     ``return_features`` also returns the last hidden layer. ``noise_std`` > 0 adds Gaussian
     noise to the input of every layer in training (Salimans et al. 2016)."""
     def dense(width):
-      return spectrally_normalized(nn.Dense(width), self.spectral_norm, train)
+      return spectrally_normalized(nn.Dense(width, dtype=self.dtype), self.spectral_norm, train)
 
     x = x.reshape((x.shape[0], -1))
     if condition is not None:
@@ -59,5 +62,5 @@ class MLPDiscriminator(nn.Module):
       x = activation(self.hidden_activation)(dense(width)(x))
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    logit = dense(1)(x)[:, 0]
+    logit, x = dense(1)(x)[:, 0].astype(jnp.float32), x.astype(jnp.float32)
     return (logit, x) if return_features else logit
