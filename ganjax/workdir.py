@@ -2,6 +2,7 @@
 
 import os
 import socket
+import tempfile
 
 from ganjax.errors import UserError
 
@@ -12,9 +13,9 @@ def prepare_workdir(workdir: str) -> None:
   """Creates ``workdir`` and checks that it is writable."""
   try:
     os.makedirs(workdir, exist_ok=True)
-    probe = os.path.join(workdir, ".write_test")
-    with open(probe, "w") as f:
-      f.write("ok")
+    # A probe of its own: the processes of a multi-host run share the workdir.
+    fd, probe = tempfile.mkstemp(prefix=".write_test", dir=workdir)
+    os.close(fd)
     os.remove(probe)
   except OSError as e:
     raise UserError(f"workdir {workdir!r} is not writable ({e.strerror}); choose another "

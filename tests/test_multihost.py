@@ -30,12 +30,12 @@ def _train(tiny_config, workdir, devices: int, processes: int = 1) -> list[dict]
   procs = [subprocess.Popen(args, env=dict(env, GANJAX_PROCESS_ID=str(i)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
            for i in range(processes)]
-  results = []
-  for proc in procs:
-    out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, err[-2000:]
-    results.append(json.loads(out.strip().splitlines()[-1]))
-  return results
+  outputs = [proc.communicate(timeout=600) for proc in procs]
+  # One process's failure shows in the others as a coordinator timeout: report every one.
+  assert all(proc.returncode == 0 for proc in procs), "\n".join(
+      f"process {i} exited {proc.returncode}: {err[-1500:]}"
+      for i, (proc, (_, err)) in enumerate(zip(procs, outputs)))
+  return [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
 
 
 def test_two_processes_hold_identical_states_equal_to_one_process(tiny_config, tmp_path):

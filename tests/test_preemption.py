@@ -1,5 +1,6 @@
 """Preemption (SIGTERM checkpoints at a step boundary, exit 0, resume is exact) and the workdir lock."""
 
+import multiprocessing
 import os
 import signal
 import socket
@@ -12,7 +13,7 @@ import pytest
 from conftest import logged_steps, run_info
 from ganjax import cli
 from ganjax.errors import UserError
-from ganjax.workdir import LOCK_FILE, WorkdirLock
+from ganjax.workdir import LOCK_FILE, WorkdirLock, prepare_workdir
 
 
 def test_sigterm_checkpoints_exits_zero_and_resumes_bit_identically(tiny_config, tmp_path, capsys):
@@ -61,3 +62,20 @@ def test_a_stale_lock_is_replaced_and_released(tmp_path):
     with pytest.raises(UserError, match="in use"):
       WorkdirLock(str(tmp_path)).__enter__()
   assert not (tmp_path / LOCK_FILE).exists()
+
+
+def _prepare_repeatedly(workdir: str) -> None:
+  for _ in range(2000):
+    prepare_workdir(workdir)
+
+
+def test_processes_sharing_a_workdir_check_it_without_tripping_each_other(tmp_path):
+  # Every process of a multi-host run checks the shared workdir at the same moment.
+  ctx = multiprocessing.get_context("spawn")
+  procs = [ctx.Process(target=_prepare_repeatedly, args=(str(tmp_path),)) for _ in range(2)]
+  for proc in procs:
+    proc.start()
+  for proc in procs:
+    proc.join(timeout=120)
+  assert [proc.exitcode for proc in procs] == [0, 0]
+  assert os.listdir(tmp_path) == []
