@@ -6,12 +6,14 @@ import json
 import os
 import signal
 
+import ml_collections
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
 from conftest import run_info
 from ganjax import cli, report, stats, sweep
+from ganjax.errors import UserError
 from ganjax.logging import RunWriter
 
 SWEEP = """
@@ -73,6 +75,23 @@ def test_grid_helpers_build_the_product():
                                      "opt=sgd,lr=0.2"]
   assert cells[3].overrides == {"optimizer.g.name": "sgd", "optimizer.g.learning_rate": 0.2,
                                 "optimizer.d.learning_rate": 0.2}
+
+
+def test_a_run_resumes_on_another_deployment_but_not_with_another_config(tmp_path):
+  planned = ml_collections.ConfigDict(dict(seed=0, loss=dict(name="hinge"), distributed=dict(
+      coordinator="", num_processes=1, process_id=0)))
+  run = sweep.Run(sweep.Cell({"loss": "hinge"}, {}), 0, str(tmp_path), planned)
+  saved = planned.to_dict()
+  saved["distributed"] = dict(coordinator="10.0.0.1:1234", num_processes=4, process_id=2)
+  (tmp_path / "config.json").write_text(json.dumps(saved))
+  sweep.check_same_config(run)  # where and on how many hosts it ran does not matter
+  del saved["distributed"]  # a run from before multi-host training existed
+  (tmp_path / "config.json").write_text(json.dumps(saved))
+  sweep.check_same_config(run)
+  saved["loss"]["name"] = "least_squares"
+  (tmp_path / "config.json").write_text(json.dumps(saved))
+  with pytest.raises(UserError, match="config.loss.name='least_squares', but this sweep plans"):
+    sweep.check_same_config(run)
 
 
 def _sweep_config(tmp_path, tiny_config) -> str:
