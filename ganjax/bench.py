@@ -154,17 +154,17 @@ def bench_seeds(name: str, config, num_seeds: int, steps: int, repeats: int) -> 
   same runs stepped one after another (``vmap_over_sequential`` > 1: vmap wins)."""
   from ganjax import train
   exp = train.build(config, config.data.image_shape)
-  parallel = DataParallel("shard_map", 1)
+  parallel, stacked_parallel = DataParallel("shard_map", 1), DataParallel("shard_map", 1, num_seeds)
   single = parallel.compile(exp.train_step(config.batch_size))
-  stacked_step = parallel.compile(jax.vmap(exp.train_step(config.batch_size)))
+  stacked_step = stacked_parallel.compile(exp.train_step(config.batch_size))
   seeds = list(range(num_seeds))
   shape = (num_seeds, config.n_critic, config.batch_size, *config.data.image_shape)
   images = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
   labels = np.zeros(shape[:3], np.int32)
-  stacked_batch = parallel.put_batch({"image": images, "label": labels})
+  stacked_batch = stacked_parallel.put_batch({"image": images, "label": labels})
   batches = [parallel.put_batch({"image": images[k], "label": labels[k]}) for k in seeds]
   first = jax.device_get(train.initial_state(exp))  # steps donate: one device copy per run
-  holder = {"stacked": parallel.put_state(train.initial_states(exp, seeds)),
+  holder = {"stacked": stacked_parallel.put_state(train.initial_states(exp, seeds)),
             "alone": [parallel.put_state(first) for _ in seeds]}
 
   def vmapped():

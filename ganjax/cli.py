@@ -19,11 +19,10 @@ from ganjax.errors import UserError
 
 def cmd_train(args, overrides) -> None:
   from ganjax import config as config_lib, train
-  from ganjax.state import state_digest
   config = config_lib.load(args.config, overrides)
   state = train.train(config, args.workdir, progress=not args.no_progress)
   # The digest of this process's final state: in a multi-host run each process prints its own.
-  print(json.dumps({"step": int(state.step), "state_digest": state_digest(state)}))
+  print(json.dumps(state_info(config, state)))
 
 
 def cmd_sample(args, overrides) -> None:
@@ -73,9 +72,21 @@ def cmd_bench(args, overrides) -> None:
 
 
 def run_info(workdir: str) -> dict:
+  from ganjax import train
+  exp, state = train.load_run(workdir, stacked=True)
+  return state_info(exp.config, state)
+
+
+def state_info(config, state) -> dict:
+  """Step and state digest of a run, or of each seed of a run of several."""
   from ganjax import state as state_lib, train
-  _, state = train.load_run(workdir)
-  return {"step": int(state.step), "state_digest": state_lib.state_digest(state)}
+  seeds = train.run_seeds(config)
+  if len(seeds) == 1:
+    return {"step": int(state.step), "state_digest": state_lib.state_digest(state)}
+  # A run of several seeds: the step and digest of each one's slice of the stacked state.
+  return {"seeds": [{"seed": s, "step": int(state.step[k]),
+                     "state_digest": state_lib.state_digest(train.seed_slice(state, k))}
+                    for k, s in enumerate(seeds)]}
 
 
 def cmd_info(args, overrides) -> None:

@@ -154,6 +154,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.model.get("num_classes", 0) < 0:
     raise UserError(f"config.model.num_classes must be >= 0 (0: unconditional), "
                     f"got {config.model.num_classes}")
+  if config.get("num_seeds", 1) < 1:
+    raise UserError(f"config.num_seeds must be >= 1, got {config.num_seeds}")
   if config.get("n_critic", 1) < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
   _validate_loss(config.loss)
@@ -224,6 +226,9 @@ def base_config() -> ml_collections.ConfigDict:
   """The keys every experiment has, with defaults; experiments change what they need."""
   c = ml_collections.ConfigDict()
   c.seed = 0
+  # K > 1 trains seeds seed, ..., seed + K − 1 as one vmapped program: per-seed metrics and
+  # samples in WORKDIR/seed_<s>/, one checkpoint of the stacked states (ganjax.train).
+  c.num_seeds = 1
   c.total_steps = 1000
   c.batch_size = 128
   c.n_critic = 1                  # discriminator updates per generator update

@@ -4,6 +4,8 @@ The step is written per device and averages with ``jax.lax.pmean(..., AXIS)``. `
 (default) keeps a replicated copy of the state per device (leading axis); ``shard_map``
 keeps one logical state replicated by sharding over a 1-D mesh and compiles with ``jax.jit``.
 A single device is the same code on a one-device axis, so all three run one function.
+With ``num_seeds = K > 1`` the state and batches carry a leading seed axis and the step is
+``jax.vmap``-ed over it: K independent runs as one program on the same devices.
 """
 
 import jax
@@ -19,11 +21,11 @@ MODES = ("pmap", "shard_map")
 class DataParallel:
   """Places state and batches on ``num_devices`` local devices and runs the step there.
 
-  Batches arrive as host arrays shaped (n_critic, global_batch, ...) and are split along
-  the global-batch axis.
+  Batches arrive as host arrays shaped (n_critic, global_batch, ...), or (num_seeds,
+  n_critic, global_batch, ...), and are split along the global-batch axis.
   """
 
-  def __init__(self, mode: str = "pmap", num_devices: int = 0):
+  def __init__(self, mode: str = "pmap", num_devices: int = 0, num_seeds: int = 1):
     if mode not in MODES:
       raise UserError(f"unknown config.parallel.mode {mode!r}; choose from {', '.join(MODES)}")
     available = jax.local_devices()
@@ -38,6 +40,12 @@ class DataParallel:
     self.devices = available[:num_devices] if num_devices else available
     self.num_devices = len(self.devices)  # this process's
     self.mesh = Mesh(np.array(self.devices), (AXIS,))
+    if num_seeds < 1:
+      raise UserError(f"config.num_seeds must be >= 1, got {num_seeds}")
+    if num_seeds > 1 and self.processes > 1:
+      raise UserError("config.num_seeds > 1 is not supported in a multi-process run yet")
+    self.num_seeds = num_seeds
+    self.batch_axis = 1 if num_seeds == 1 else 2  # after (num_seeds,) n_critic
 
   def check_batch(self, global_batch: int) -> None:
     total = self.num_devices * self.processes
@@ -48,6 +56,8 @@ class DataParallel:
 
   def compile(self, step_fn):
     """Wraps ``step_fn(state, batch) -> (state, metrics)`` written per device."""
+    if self.num_seeds > 1:
+      step_fn = jax.vmap(step_fn)
     if self.mode == "pmap":
       # Across processes pmap must span the global devices (devices=None): with this
       # process's devices named, its collectives would stay within the process.
@@ -56,7 +66,7 @@ class DataParallel:
     # check_vma=False keeps pmap's semantics: a gradient with respect to the replicated
     # state is the per-device gradient, averaged by the step's own pmean (with type
     # checking on, its transpose would already psum it across devices).
-    mapped = jax.shard_map(step_fn, mesh=self.mesh, in_specs=(P(), P(None, AXIS)),
+    mapped = jax.shard_map(step_fn, mesh=self.mesh, in_specs=(P(), self._batch_spec()),
                            out_specs=(P(), P()), check_vma=False)
     return jax.jit(mapped, donate_argnums=0)
 
@@ -73,23 +83,30 @@ class DataParallel:
       state = jax.tree.map(lambda x: x[0], state)
     return jax.device_get(state)
 
+  def _batch_spec(self) -> P:
+    return P(*[None] * self.batch_axis, AXIS)
+
   def put_batch(self, batch: dict):
-    """(n_critic, B, ...) host arrays → per-device shards of B (of this process's slice of
-    B when several processes share the global batch)."""
+    """([num_seeds,] n_critic, B, ...) host arrays → per-device shards of B (of this
+    process's slice of B when several processes share the global batch)."""
+    a = self.batch_axis
     if self.processes > 1:
       def own_slice(x):
-        per_process = x.shape[1] // self.processes
-        return x[:, self.process * per_process:(self.process + 1) * per_process]
+        per_process = x.shape[a] // self.processes
+        return x[(slice(None),) * a + (slice(self.process * per_process,
+                                             (self.process + 1) * per_process),)]
       batch = jax.tree.map(own_slice, batch)
     if self.mode == "pmap":
       def split(x):
-        x = x.reshape(x.shape[0], self.num_devices, -1, *x.shape[2:])
-        return np.swapaxes(x, 0, 1)
+        return np.moveaxis(x.reshape(*x.shape[:a], self.num_devices, -1, *x.shape[a + 1:]), a, 0)
       return jax.device_put(jax.tree.map(split, batch), NamedSharding(self.mesh, P(AXIS)))
-    return jax.device_put(batch, NamedSharding(self.mesh, P(None, AXIS)))
+    return jax.device_put(batch, NamedSharding(self.mesh, self._batch_spec()))
 
-  def get_metrics(self, metrics):
-    """Device metrics (already averaged over devices) → host floats."""
+  def get_metrics(self, metrics) -> list[dict]:
+    """Device metrics (already averaged over devices) → host floats, one dict per seed."""
     if self.mode == "pmap":
       metrics = jax.tree.map(lambda x: x[0], metrics)
-    return {k: float(v) for k, v in jax.device_get(metrics).items()}
+    metrics = jax.device_get(metrics)
+    if self.num_seeds == 1:
+      return [{k: float(v) for k, v in metrics.items()}]
+    return [{k: float(v[i]) for k, v in metrics.items()} for i in range(self.num_seeds)]

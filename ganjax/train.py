@@ -180,18 +180,45 @@ def sample_grid(exp: Experiment, state: GANState, z, labels=None) -> np.ndarray:
   return image_grid(sample_images(exp, state, z, labels), exp.value_range, columns)
 
 
-def load_run(workdir: str) -> tuple[Experiment, GANState]:
-  """The experiment and latest checkpointed state of a finished or running workdir."""
-  path = os.path.join(workdir, "config.json")
+def _read_config(run_dir: str) -> ml_collections.ConfigDict | None:
+  path = os.path.join(run_dir, "config.json")
   if not os.path.exists(path):
-    raise UserError(f"{workdir!r} has no config.json; is it a ganjax train --workdir?")
+    return None
   with open(path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def load_run(workdir: str, stacked: bool = False) -> tuple[Experiment, GANState]:
+  """The experiment and latest checkpointed state of a finished or running workdir.
+
+  For a run of ``config.num_seeds`` > 1, ``workdir/seed_<s>`` gives seed s's state (and
+  an experiment whose ``config.seed`` is s); ``workdir`` itself the stacked states of all
+  seeds, only with ``stacked=True``.
+  """
+  config, index = _read_config(workdir), None
+  run_dir = workdir
+  if config is None:
+    parent = os.path.dirname(os.path.normpath(workdir))
+    config = _read_config(parent)
+    seed_dirs = [] if config is None or config.get("num_seeds", 1) == 1 else [
+        os.path.normpath(d) for d in seed_workdirs(parent, config)]
+    if os.path.normpath(workdir) not in seed_dirs:
+      raise UserError(f"{workdir!r} has no config.json; is it a ganjax train --workdir?")
+    index, run_dir = seed_dirs.index(os.path.normpath(workdir)), parent
+  seeds = run_seeds(config)
+  if len(seeds) > 1 and index is None and not stacked:
+    raise UserError(f"{workdir!r} holds {len(seeds)} seeds trained together; pass one of "
+                    f"them, {os.path.join(workdir, f'seed_{seeds[0]}')} to "
+                    f"{os.path.join(workdir, f'seed_{seeds[-1]}')}")
   exp = build(config, config.data.image_shape)
-  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
-  state = ckpt.restore(jax.eval_shape(exp.init))
+  ckpt = Checkpointer(os.path.join(run_dir, "checkpoints"))
+  state = ckpt.restore(abstract_state(exp, seeds))
   ckpt.close()
-  return exp, state
+  if index is None:
+    return exp, state
+  config = config.copy_and_resolve_references()
+  config.seed, config.num_seeds = seeds[index], 1
+  return exp._replace(config=config), seed_slice(state, index)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True) -> GANState:
@@ -270,49 +297,95 @@ class Diverged(UserError):
   """Too many non-finite steps in a row, and no rollback left."""
 
 
+def run_seeds(config: ml_collections.ConfigDict) -> list[int]:
+  """The seeds of the runs a config trains: ``seed, ..., seed + num_seeds − 1``."""
+  return [config.seed + k for k in range(config.get("num_seeds", 1))]
+
+
+def seed_workdirs(workdir: str, config: ml_collections.ConfigDict) -> list[str]:
+  """Where each seed's metrics and samples go: the workdir itself for one seed, else
+  ``workdir/seed_<s>/`` (the checkpoint of the stacked states stays in ``workdir``)."""
+  seeds = run_seeds(config)
+  return [workdir] if len(seeds) == 1 else [os.path.join(workdir, f"seed_{s}") for s in seeds]
+
+
+def abstract_state(exp: "Experiment", seeds: list[int]) -> GANState:
+  """Shapes and dtypes of the state of ``seeds`` (stacked when more than one)."""
+  if len(seeds) == 1:
+    return jax.eval_shape(exp.init)
+  return jax.eval_shape(jax.vmap(exp.init), np.asarray(seeds, np.uint32))
+
+
+def seed_slice(state, index: int):
+  """Run ``index`` of a state stacked over seeds."""
+  return jax.tree.map(lambda x: x[index], state)
+
+
+def _first(x) -> float:
+  """A per-run scalar of the state (the same for every seed of a stacked state)."""
+  return float(np.ravel(x)[0])
+
+
 def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) -> GANState:
-  parallel = DataParallel(config.parallel.mode, config.parallel.num_devices)
+  seeds = run_seeds(config)
+  parallel = DataParallel(config.parallel.mode, config.parallel.num_devices, len(seeds))
   if parallel.processes > 1 and config.get("eval_every", 0) > 0:
     raise UserError("config.eval_every (best-FID checkpoints) is not supported in a "
                     "multi-process run yet; evaluate afterwards with ganjax eval")
+  if len(seeds) > 1 and config.get("eval_every", 0) > 0:
+    raise UserError("config.eval_every (best-FID checkpoints) is not supported with "
+                    "config.num_seeds > 1 yet; evaluate each seed with ganjax eval")
   parallel.check_batch(config.batch_size)
   source = data.open_source(config.data)
   config.data.image_shape = tuple(source.image_shape)
   exp = build(config, source.image_shape)
   if exp.num_classes:
     data.check_labels(source, exp.num_classes)
-  labeled = None
+  labels = None
   if exp.semi_supervised_classes:
     data.check_labels(source, exp.semi_supervised_classes)
     labels = getattr(source, "labels", None)
     labels = source.get(np.arange(len(source)))[1] if labels is None else labels
     parallel.check_batch(config.data.labeled_batch_size)
-    labeled = (data.labeled_subset(labels, config.data.labels_per_class, config.seed),
-               config.data.labeled_batch_size)
-  batches = data.Batches(source, config.batch_size, config.n_critic, config.seed, exp.value_range,
-                         labeled)
+
+  def seed_batches(seed: int) -> data.Batches:
+    labeled = None if labels is None else (
+        data.labeled_subset(labels, config.data.labels_per_class, seed),
+        config.data.labeled_batch_size)
+    return data.Batches(source, config.batch_size, config.n_critic, seed, exp.value_range,
+                        labeled)
+
+  batches = (seed_batches(seeds[0]) if len(seeds) == 1
+             else data.StackedBatches([seed_batches(s) for s in seeds]))
   test_accuracy = TestAccuracy(exp) if exp.semi_supervised_classes else None
+  # One seed's view of the (possibly stacked) host state.
+  views = [lambda st: st] if len(seeds) == 1 else [
+      functools.partial(lambda k, st: seed_slice(st, k), k) for k in range(len(seeds))]
 
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
 
   def last_good_state() -> GANState:
     if ckpt.latest_step() is not None:
-      return ckpt.restore(jax.eval_shape(exp.init), quarantine=True)
-    return initial_state(exp)
+      return ckpt.restore(abstract_state(exp, seeds), quarantine=True)
+    return initial_state(exp) if len(seeds) == 1 else initial_states(exp, seeds)
 
   host_state = last_good_state()
-  start, total = int(host_state.step), config.total_steps
+  start, total = int(_first(host_state.step)), config.total_steps
   if primary:
     write_atomically(os.path.join(workdir, "config.json"), config.to_json(indent=2))
-  writer = RunWriter(workdir, resume_step=start) if primary else NullWriter()
-  z_fixed = fixed_latents(config, config.num_sample_images)
+  writers = []
+  for seed_dir in seed_workdirs(workdir, config):
+    if primary:
+      os.makedirs(seed_dir, exist_ok=True)
+    writers.append(RunWriter(seed_dir, resume_step=start) if primary else NullWriter())
+  z_fixed = [fixed_latents(config, config.num_sample_images, s) for s in seeds]
 
   def compile_step(lr_scale: float):
     """The step with both learning rates × ``lr_scale`` (baked in, as in the config)."""
     e = exp if lr_scale == 1.0 else build(scale_learning_rates(config, lr_scale), exp.image_shape)
     return parallel.compile(e.train_step(config.batch_size))
 
-  step_fn = compile_step(float(host_state.lr_scale))
+  step_fn = compile_step(_first(host_state.lr_scale))
   state = parallel.put_state(host_state)
   bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
   done, tick, tick_step = start, time.perf_counter(), start
@@ -332,7 +405,8 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
 
   # Rollbacks so far and the learning-rate factor they left, tracked here because the
   # checkpoint a rollback returns to predates it.
-  guard_record = {"rollbacks": int(host_state.rollbacks), "lr_scale": float(host_state.lr_scale)}
+  guard_record = {"rollbacks": int(_first(host_state.rollbacks)),
+                  "lr_scale": _first(host_state.lr_scale)}
 
   def roll_back() -> GANState:
     """The last checkpoint with a lowered learning rate, or ``Diverged``."""
@@ -351,8 +425,10 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
     guard_record["lr_scale"] *= guard.lr_factor
     print(f"ganjax: warning: {message}; rolled back to step {int(good.step)} with learning "
           f"rates × {guard_record['lr_scale']:g}", file=sys.stderr)
-    return good.replace(lr_scale=np.float32(guard_record["lr_scale"]),
-                        rollbacks=np.int32(guard_record["rollbacks"]))
+    # With several seeds all roll back together: they share one compiled step.
+    return good.replace(
+        lr_scale=np.full(np.shape(good.lr_scale), guard_record["lr_scale"], np.float32),
+        rollbacks=np.full(np.shape(good.rollbacks), guard_record["rollbacks"], np.int32))
 
   try:
     while done < total and not stop.requested:
@@ -364,40 +440,45 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
         done = step + 1
         bar.update(1)
         if done % config.log_every == 0 or done == total:
-          scalars = parallel.get_metrics(metrics)
+          per_seed = parallel.get_metrics(metrics)
           now = time.perf_counter()
-          scalars["images_per_s"] = (done - tick_step) * config.batch_size / (now - tick)
-          scalars["lr_scale"] = guard_record["lr_scale"]
-          scalars["g_learning_rate"] = scalars["lr_scale"] * float(
-              factory.learning_rate_schedule(config.optimizer.g, total)(step))
+          shared = {
+              # each run's own images/s (all seeds together: × num_seeds)
+              "images_per_s": (done - tick_step) * config.batch_size / (now - tick),
+              "lr_scale": guard_record["lr_scale"],
+              "g_learning_rate": guard_record["lr_scale"] * float(
+                  factory.learning_rate_schedule(config.optimizer.g, total)(step))}
           tick, tick_step = now, done
-          writer.scalars(done, scalars)
+          for writer, scalars in zip(writers, per_seed):
+            writer.scalars(done, {**scalars, **shared})
+          scalars = per_seed[0]
           bar.set_postfix(d_loss=f"{scalars['d_loss']:.3f}", g_loss=f"{scalars['g_loss']:.3f}",
-                          img_s=f"{scalars['images_per_s']:.0f}")
-          rolled_back = diverged(scalars["nonfinite_streak"])
+                          img_s=f"{shared['images_per_s'] * len(seeds):.0f}")
+          rolled_back = any(diverged(r["nonfinite_streak"]) for r in per_seed)
         sample_due, ckpt_due = due(config.sample_every), due(config.ckpt_every)
         eval_due = best is not None and due(config.eval_every)
         if not rolled_back and (sample_due or ckpt_due or eval_due):
           host_state = parallel.get_state(state)
-          rolled_back = diverged(int(host_state.nonfinite_streak))
+          rolled_back = diverged(int(np.max(host_state.nonfinite_streak)))
           if not rolled_back and sample_due:
-            grid = sample_grid(exp, host_state, z_fixed)
-            writer.samples(done, grid)
-            if test_accuracy is not None:
-              writer.scalars(done, {"test_accuracy": test_accuracy(host_state)})
+            for writer, view, z in zip(writers, views, z_fixed):
+              writer.samples(done, sample_grid(exp, view(host_state), z))
+              if test_accuracy is not None:
+                writer.scalars(done, {"test_accuracy": test_accuracy(view(host_state))})
           if not rolled_back and eval_due:
-            best.evaluate(exp, host_state, writer)
+            best.evaluate(exp, host_state, writers[0])
           if not rolled_back and ckpt_due:
             ckpt.save(done, host_state)
         if rolled_back:
           break
       if rolled_back:
         host_state = roll_back()
-        start = done = tick_step = int(host_state.step)
+        start = done = tick_step = int(_first(host_state.step))
         tick = time.perf_counter()
         state = parallel.put_state(host_state)
-        step_fn = compile_step(float(host_state.lr_scale))
-        writer.rewind(done)
+        step_fn = compile_step(_first(host_state.lr_scale))
+        for writer in writers:
+          writer.rewind(done)
         bar.reset(total)
         bar.update(done)
     if stop.requested:
@@ -408,7 +489,8 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
     raise
   finally:
     bar.close()
-    writer.close()
+    for writer in writers:
+      writer.close()
     ckpt.wait()
     ckpt.close()
     if best is not None:
@@ -417,6 +499,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
     print(f"ganjax: {stop.requested} received; stopped at step {done} with a checkpoint. "
           "Rerun the same command to resume.", file=sys.stderr)
   elif primary:
-    plot_losses(workdir)
-    plot_layer_norms(workdir)
+    for seed_dir in seed_workdirs(workdir, config):
+      plot_losses(seed_dir)
+      plot_layer_norms(seed_dir)
   return parallel.get_state(state) if done > start else host_state

@@ -33,7 +33,7 @@ def _run(mode, num_devices, steps, batches, n_critic):
   history = []
   for i in range(steps):
     state, metrics = compiled(state, parallel.put_batch({"image": batches[i]}))
-    history.append(parallel.get_metrics(metrics))
+    history.append(parallel.get_metrics(metrics)[0])
   return parallel.get_state(state), history
 
 
@@ -125,11 +125,11 @@ def test_cheaply_compiled_initialisation_has_the_default_bits(tiny_config):
 def test_vmapped_seeds_train_like_each_seed_alone(tiny_config):
   """K seeds as one vmapped program (stacked states, a batch per seed) == each seed alone."""
   exp = train.build(config_lib.load(tiny_config), (28, 28, 1))
-  parallel = DataParallel("shard_map", 1)
-  single = parallel.compile(exp.train_step(16))
-  stacked_step = parallel.compile(jax.vmap(exp.train_step(16)))
   seeds = [3, 11]
-  stacked = parallel.put_state(train.initial_states(exp, seeds))
+  parallel, stacked_parallel = DataParallel("shard_map", 1), DataParallel("shard_map", 1, 2)
+  single = parallel.compile(exp.train_step(16))
+  stacked_step = stacked_parallel.compile(exp.train_step(16))
+  stacked = stacked_parallel.put_state(train.initial_states(exp, seeds))
   alone = []
   for seed in seeds:
     exp_k = exp._replace(config=exp.config.copy_and_resolve_references())
@@ -139,10 +139,14 @@ def test_vmapped_seeds_train_like_each_seed_alone(tiny_config):
   for _ in range(3):
     batches = rng.uniform(-1, 1, (len(seeds), 1, 16, 28, 28, 1)).astype(np.float32)
     labels = np.zeros((len(seeds), 1, 16), np.int32)
-    stacked, metrics = stacked_step(stacked, {"image": batches, "label": labels})
+    stacked, metrics = stacked_step(stacked, stacked_parallel.put_batch(
+        {"image": batches, "label": labels}))
+    metrics = stacked_parallel.get_metrics(metrics)
     for k in range(len(seeds)):
-      alone[k], metrics_k = single(alone[k], {"image": batches[k], "label": labels[k]})
-      np.testing.assert_allclose(metrics["d_loss"][k], metrics_k["d_loss"], rtol=1e-5)
+      alone[k], metrics_k = single(alone[k], parallel.put_batch(
+          {"image": batches[k], "label": labels[k]}))
+      np.testing.assert_allclose(metrics[k]["d_loss"], parallel.get_metrics(metrics_k)[0]["d_loss"],
+                                 rtol=1e-5)
   for k, state in enumerate(alone):
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a[k], b, rtol=2e-4, atol=2e-5),
                  jax.device_get(stacked), jax.device_get(state))

@@ -7,7 +7,7 @@ import numpy as np
 
 from ganjax.data.folder import load_folder
 from ganjax.data.idx import find_split, load_split
-from ganjax.data.pipeline import ArraySource, Batches, labeled_subset  # noqa: F401
+from ganjax.data.pipeline import ArraySource, Batches, StackedBatches, labeled_subset  # noqa: F401
 from ganjax.errors import UserError
 
 # MNIST-format datasets read from IDX files: name -> (environment variable, default folder).

@@ -27,7 +27,44 @@ class ArraySource:
     return self.images[indices], self.labels[indices]
 
 
-class Batches:
+class StepBatches:
+  """A map from step number to batch, read ahead in a thread by :meth:`prefetch`."""
+
+  def __call__(self, step: int) -> dict:
+    raise NotImplementedError
+
+  def prefetch(self, start: int, stop: int, depth: int = 2, transform=lambda b: b):
+    """Yields ``(step, transform(batch))`` for steps in [start, stop), prepared in a thread."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = threading.Event()
+
+    def produce():
+      try:
+        for step in range(start, stop):
+          if done.is_set():
+            return
+          slots.put((step, transform(self(step))))
+      except BaseException as e:  # surfaced in the consumer
+        slots.put(e)
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+      for _ in range(start, stop):
+        item = slots.get()
+        if isinstance(item, BaseException):
+          raise item
+        yield item
+    finally:
+      done.set()
+      while thread.is_alive():
+        try:
+          slots.get_nowait()
+        except queue.Empty:
+          thread.join(timeout=0.05)
+
+
+class Batches(StepBatches):
   """Maps a step number to its batch: ``{"image": (n_critic, B, H, W, C), "label": (n_critic, B)}``.
 
   Images are scaled from uint8 to ``value_range`` as float32. With ``labeled = (indices,
@@ -70,35 +107,17 @@ class Batches:
       out.update(self._examples(picked, batch, "labeled_"))
     return out
 
-  def prefetch(self, start: int, stop: int, depth: int = 2, transform=lambda b: b):
-    """Yields ``(step, transform(batch))`` for steps in [start, stop), prepared in a thread."""
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    done = threading.Event()
 
-    def produce():
-      try:
-        for step in range(start, stop):
-          if done.is_set():
-            return
-          slots.put((step, transform(self(step))))
-      except BaseException as e:  # surfaced in the consumer
-        slots.put(e)
+class StackedBatches(StepBatches):
+  """The batches of K runs (one :class:`Batches` per seed) stacked on a leading seed axis:
+  ``(K, n_critic, B, ...)``, for K seeds trained as one vmapped program."""
 
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    try:
-      for _ in range(start, stop):
-        item = slots.get()
-        if isinstance(item, BaseException):
-          raise item
-        yield item
-    finally:
-      done.set()
-      while thread.is_alive():
-        try:
-          slots.get_nowait()
-        except queue.Empty:
-          thread.join(timeout=0.05)
+  def __init__(self, runs: list[Batches]):
+    self.runs = runs
+
+  def __call__(self, step: int) -> dict:
+    batches = [run(step) for run in self.runs]
+    return {k: np.stack([b[k] for b in batches]) for k in batches[0]}
 
 
 def labeled_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
