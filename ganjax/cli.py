@@ -4,7 +4,7 @@
   ganjax sample --workdir DIR --num N --out FILE.png [--seed S] [--label K]
   ganjax eval   --workdir DIR [--num-samples N] [--inception-weights FILE.npz]
   ganjax info   --workdir DIR
-  ganjax sweep  --config experiments/ablations/NAME.py --workdir DIR [--max-runs N] [--config.KEY=VALUE ...]
+  ganjax sweep  --config experiments/ablations/NAME.py --workdir DIR [--max-runs N] [--vmap-seeds] [--config.KEY=VALUE ...]
   ganjax bench  [--model dcgan|mlp|all] [--batch 128] [--compare torch]
 
 Bad input is reported as one line on stderr with exit code 2 (``--debug`` shows the traceback).
@@ -59,7 +59,8 @@ def cmd_sweep(args, overrides) -> None:
   if args.max_runs is not None and args.max_runs < 0:
     raise UserError(f"--max-runs must be >= 0, got {args.max_runs}")
   print(json.dumps(sweep.run_sweep(args.config, args.workdir, overrides,
-                                   progress=not args.no_progress, max_runs=args.max_runs)))
+                                   progress=not args.no_progress, max_runs=args.max_runs,
+                                   vmap_seeds=args.vmap_seeds)))
 
 
 def cmd_bench(args, overrides) -> None:
@@ -128,6 +129,9 @@ def parser() -> argparse.ArgumentParser:
   w.add_argument("--workdir", required=True)
   w.add_argument("--max-runs", type=int, default=None,
                  help="train at most N unfinished runs this time (rerun to continue)")
+  w.add_argument("--vmap-seeds", action="store_true",
+                 help="train each cell's seeds together as one vmapped program "
+                      "(config.num_seeds; faster on accelerators)")
   w.add_argument("--no-progress", action="store_true")
   w.set_defaults(fn=cmd_sweep)
 

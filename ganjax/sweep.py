@@ -9,6 +9,10 @@ half-finished sweep (preempted, killed, or cut short with ``--max-runs``) picks 
 stopped. ``--config.KEY=VALUE`` overrides apply to every run (e.g. more steps or a larger
 batch on a GPU); a key the sweep itself varies cannot be overridden.
 
+With ``vmap_seeds`` a cell's seeds (consecutive ones) train together as one
+``config.num_seeds`` run in ``DIR/runs/<cell>/`` (``ganjax.train``), whose per-seed
+directories are the same ``DIR/runs/<cell>/seed_<s>``; evaluation and the report do not change.
+
 The aggregation (``DIR/results.csv``, ``DIR/report.md``, plots) is ``ganjax.report``.
 """
 
@@ -21,6 +25,7 @@ import time
 from typing import Any, NamedTuple
 
 import ml_collections
+import numpy as np
 
 from ganjax import config as config_lib
 from ganjax.errors import UserError
@@ -153,16 +158,20 @@ def read_json(path: str):
 
 def check_same_config(run: Run) -> None:
   """Refuses a run directory that already holds a run of another config."""
-  saved = read_json(os.path.join(run.workdir, "config.json"))
+  _check_same_config(run.workdir, run.config)
+
+
+def _check_same_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  saved = read_json(os.path.join(workdir, "config.json"))
   if saved is None:
     return
-  saved, planned = _comparable(saved), _comparable(run.config.to_dict())
+  saved, planned = _comparable(saved), _comparable(config.to_dict())
   if saved != planned:
     flat_saved, flat_planned = _flatten(saved), _flatten(planned)
     differ = [k for k in sorted(set(flat_saved) | set(flat_planned))
               if flat_saved.get(k) != flat_planned.get(k)]
     key = next((k for k in differ if k in flat_saved and k in flat_planned), differ[0])
-    raise UserError(f"{run.workdir} holds a run with config.{key}={flat_saved.get(key)!r}, "
+    raise UserError(f"{workdir} holds a run with config.{key}={flat_saved.get(key)!r}, "
                     f"but this sweep plans {flat_planned.get(key)!r}; use a new --workdir or "
                     "delete that run")
 
@@ -214,30 +223,82 @@ def _add_train_seconds(workdir: str, seconds: float) -> None:
   write_atomically(path, json.dumps(timing))
 
 
-def _train_one(run: Run, progress: bool) -> str:
-  """Trains (or resumes) one run: ``finished``, ``stopped`` (a signal) or ``failed``."""
+class Unit(NamedTuple):
+  """What one ``ganjax train`` trains: one run, or a cell's seeds as one vmapped program."""
+  runs: list[Run]
+  workdir: str
+  config: ml_collections.ConfigDict
+
+
+def units(runs: list[Run], vmap_seeds: bool) -> list[Unit]:
+  """The runs grouped for training: one by one, or each cell's seeds together."""
+  if not vmap_seeds:
+    return [Unit([run], run.workdir, run.config) for run in runs]
+  out = []
+  for run in runs:
+    if out and out[-1].runs[0].cell == run.cell:
+      out[-1].runs.append(run)
+    else:
+      out.append(Unit([run], os.path.dirname(run.workdir), run.config))
+  for i, unit in enumerate(out):
+    if len(unit.runs) == 1:  # a one-seed sweep: nothing to vmap
+      out[i] = Unit(unit.runs, unit.runs[0].workdir, unit.config)
+      continue
+    seeds = [r.seed for r in unit.runs]
+    if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+      raise UserError(f"--vmap-seeds needs consecutive seeds (seed, seed + 1, ...); this "
+                      f"sweep has {seeds}")
+    config = unit.config.copy_and_resolve_references()
+    config.num_seeds = len(seeds)
+    out[i] = unit._replace(config=config)
+  return out
+
+
+def check_unit(unit: Unit) -> None:
+  """Refuses a workdir begun in the other mode (vmapped or not) or with another config."""
+  vmapped = len(unit.runs) > 1
+  cell_dir = os.path.dirname(unit.runs[0].workdir)
+  began_vmapped = os.path.exists(os.path.join(cell_dir, "config.json"))
+  began_alone = any(os.path.exists(os.path.join(r.workdir, "config.json")) for r in unit.runs)
+  if (vmapped and began_alone) or (not vmapped and began_vmapped):
+    mode = "one seed at a time" if began_alone else "with --vmap-seeds"
+    raise UserError(f"{cell_dir} was trained {mode}; rerun the same way or use a new --workdir")
+  _check_same_config(unit.workdir, unit.config)
+
+
+def _train_unit(unit: Unit, progress: bool) -> str:
+  """Trains (or resumes) a unit: ``finished``, ``stopped`` (a signal) or ``failed``.
+
+  A vmapped unit's wall time is shared equally by its seeds' ``train_seconds``.
+  """
   from ganjax import train
   start = time.perf_counter()
   try:
-    state = train.train(run.config, run.workdir, progress=progress)
+    state = train.train(unit.config, unit.workdir, progress=progress)
   except train.Diverged as e:
-    write_atomically(os.path.join(run.workdir, FAILED_FILE),
-                     json.dumps({"reason": str(e), "seed": run.seed}))
+    for run in unit.runs:  # vmapped seeds roll back and fail together
+      write_atomically(os.path.join(run.workdir, FAILED_FILE),
+                       json.dumps({"reason": str(e), "seed": run.seed}))
     return "failed"
   finally:
-    _add_train_seconds(run.workdir, time.perf_counter() - start)
-  return "finished" if int(state.step) == run.config.total_steps else "stopped"
+    for run in unit.runs:
+      _add_train_seconds(run.workdir, (time.perf_counter() - start) / len(unit.runs))
+  steps = int(np.ravel(state.step)[0])
+  return "finished" if steps == unit.config.total_steps else "stopped"
 
 
 def run_sweep(sweep_path: str, workdir: str, overrides: dict[str, str] | None = None,
-              progress: bool = True, max_runs: int | None = None) -> dict:
-  """Trains and evaluates every unfinished run (at most ``max_runs`` this time), then writes
-  ``results.csv`` and ``report.md`` over the finished ones. Returns a summary."""
+              progress: bool = True, max_runs: int | None = None,
+              vmap_seeds: bool = False) -> dict:
+  """Trains and evaluates every unfinished run (at most ``max_runs`` this time; with
+  ``vmap_seeds`` a cell's seeds at once), then writes ``results.csv`` and ``report.md`` over
+  the finished ones. Returns a summary."""
   from ganjax import report
   sweep = load(sweep_path)
   runs = plan(sweep, sweep_path, workdir, overrides)
-  for run in runs:
-    check_same_config(run)
+  todo = units(runs, vmap_seeds)
+  for unit in todo:
+    check_unit(unit)
   prepare_workdir(workdir)
   evaluate = _Evaluators(sweep.eval_num_samples, progress)
   counts = {"ran": 0, "skipped": 0, "failed": 0}
@@ -247,25 +308,30 @@ def run_sweep(sweep_path: str, workdir: str, overrides: dict[str, str] | None = 
         {"sweep_config": os.path.abspath(sweep_path), "overrides": overrides or {},
          "cells": [c._asdict() for c in sweep.cells], "seeds": list(sweep.seeds)},
         indent=2, default=str))
-    for i, run in enumerate(runs):
-      state = status(run, sweep.eval_num_samples)
-      if state != "todo":
-        counts["skipped"] += 1
+    done = 0
+    for unit in todo:
+      first, done = done + 1, done + len(unit.runs)
+      if all(status(run, sweep.eval_num_samples) != "todo" for run in unit.runs):
+        counts["skipped"] += len(unit.runs)
         continue
       if stop.requested or (max_runs is not None and counts["ran"] >= max_runs):
         stopped = True
         break
-      print(f"ganjax sweep: run {i + 1}/{len(runs)}: {run.cell.name} seed {run.seed}",
+      seeds = ", ".join(str(r.seed) for r in unit.runs)
+      which = f"runs {first}-{done}" if len(unit.runs) > 1 else f"run {first}"
+      print(f"ganjax sweep: {which}/{len(runs)}: {unit.runs[0].cell.name} seed {seeds}",
             file=sys.stderr)
-      outcome = _train_one(run, progress)
+      outcome = _train_unit(unit, progress)
       if outcome == "stopped":
         stopped = True
         break
-      counts["ran"] += 1
+      counts["ran"] += len(unit.runs)
       if outcome == "failed":
-        counts["failed"] += 1
+        counts["failed"] += len(unit.runs)
         continue
-      evaluate(run.workdir)
+      for run in unit.runs:
+        if status(run, sweep.eval_num_samples) == "todo":
+          evaluate(run.workdir)
   rows = report.collect(runs, sweep)
   report.write(workdir, sweep, sweep_path, rows, overrides or {}, runs)
   remaining = sum(status(r, sweep.eval_num_samples) == "todo" for r in runs)

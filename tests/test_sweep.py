@@ -6,13 +6,14 @@ import json
 import os
 import signal
 
+import jax
 import ml_collections
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
 from conftest import run_info
-from ganjax import cli, report, stats, sweep
+from ganjax import cli, report, stats, sweep, train
 from ganjax.errors import UserError
 from ganjax.logging import RunWriter
 
@@ -113,14 +114,21 @@ def _results(workdir) -> list[dict]:
             for row in csv.DictReader(f)]
 
 
-def test_tiny_sweep_cut_short_and_resumed_equals_a_straight_one(tiny_config, tmp_path, capsys,
-                                                                  monkeypatch):
-  config = _sweep_config(tmp_path, tiny_config)
-  straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-  # The runs of the first cell, straight through: the reference for the preempted one.
-  assert _sweep(capsys, config, straight, "--max-runs", "2") == dict(
+@pytest.fixture(scope="module")
+def straight_first_cell(tiny_config, tmp_path_factory):
+  """The tiny sweep config, and a sweep of its first cell's two runs, straight through."""
+  tmp = tmp_path_factory.mktemp("sweep")
+  config, straight = _sweep_config(tmp, tiny_config), tmp / "straight"
+  assert sweep.run_sweep(config, str(straight), progress=False, max_runs=2) == dict(
       ran=2, skipped=0, failed=0, runs=4, remaining=2, results=str(straight / "results.csv"),
       report=str(straight / "report.md"))
+  return config, straight
+
+
+def test_tiny_sweep_cut_short_and_resumed_equals_a_straight_one(straight_first_cell, tmp_path,
+                                                                  capsys, monkeypatch):
+  config, straight = straight_first_cell
+  resumed = tmp_path / "resumed"
 
   # Cut short: one run finished (--max-runs 1), the next one preempted at step 2 of 4.
   first = _sweep(capsys, config, resumed, "--max-runs", "1")
@@ -158,3 +166,29 @@ def test_tiny_sweep_cut_short_and_resumed_equals_a_straight_one(tiny_config, tmp
   for name in ("plots/metrics.png", "plots/losses.png", "plots/grad_norm_spread.png",
                "grids/loss=ns,sample_every=2.png", "grids/loss=ns,sample_every=4.png"):
     assert f"]({name})" in text and (resumed / name).stat().st_size > 0
+
+
+def test_vmapped_seeds_sweep_matches_the_sequential_one(straight_first_cell, tmp_path, capsys):
+  config, sequential = straight_first_cell
+  vmapped = tmp_path / "vmapped"
+  first = _sweep(capsys, config, vmapped, "--vmap-seeds", "--max-runs", "2")
+  assert (first["ran"], first["remaining"]) == (2, 2)  # one cell: both seeds at once
+  runs = sweep.plan(sweep.load(config), config, str(vmapped))
+  for run in runs[:2]:
+    twin = str(sequential / os.path.relpath(run.workdir, vmapped))
+    _, together = train.load_run(run.workdir)
+    _, alone = train.load_run(twin)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4),
+                 together, alone)
+  rows = {(r["sample_every"], r["seed"]): r for r in _results(vmapped)}
+  for r in _results(sequential):
+    np.testing.assert_allclose(float(rows[r["sample_every"], r["seed"]]["fid"]), float(r["fid"]),
+                               rtol=1e-2)
+  # A workdir begun one way is not continued the other way.
+  assert cli.main(["sweep", "--config", config, "--workdir", str(vmapped), "--no-progress"]) == 2
+  assert "was trained with --vmap-seeds" in capsys.readouterr().err
+  assert cli.main(["sweep", "--config", config, "--workdir", str(sequential), "--no-progress",
+                   "--vmap-seeds"]) == 2
+  assert "was trained one seed at a time" in capsys.readouterr().err
+  second = _sweep(capsys, config, vmapped, "--vmap-seeds")
+  assert (second["ran"], second["skipped"], second["remaining"]) == (2, 2, 0)
