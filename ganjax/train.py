@@ -358,9 +358,10 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
   batches = (seed_batches(seeds[0]) if len(seeds) == 1
              else data.StackedBatches([seed_batches(s) for s in seeds]))
   test_accuracy = TestAccuracy(exp) if exp.semi_supervised_classes else None
-  # One seed's view of the (possibly stacked) host state.
-  views = [lambda st: st] if len(seeds) == 1 else [
-      functools.partial(lambda k, st: seed_slice(st, k), k) for k in range(len(seeds))]
+
+  def seed_state(state: GANState, k: int) -> GANState:
+    """Seed k's part of the host state (stacked over seeds when there are several)."""
+    return state if len(seeds) == 1 else seed_slice(state, k)
 
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
 
@@ -461,10 +462,10 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
           host_state = parallel.get_state(state)
           rolled_back = diverged(int(np.max(host_state.nonfinite_streak)))
           if not rolled_back and sample_due:
-            for writer, view, z in zip(writers, views, z_fixed):
-              writer.samples(done, sample_grid(exp, view(host_state), z))
+            for k, (writer, z) in enumerate(zip(writers, z_fixed)):
+              writer.samples(done, sample_grid(exp, seed_state(host_state, k), z))
               if test_accuracy is not None:
-                writer.scalars(done, {"test_accuracy": test_accuracy(view(host_state))})
+                writer.scalars(done, {"test_accuracy": test_accuracy(seed_state(host_state, k))})
           if not rolled_back and eval_due:
             best.evaluate(exp, host_state, writers[0])
           if not rolled_back and ckpt_due:
