@@ -414,17 +414,18 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
     guard = config.nonfinite
     ckpt.wait()
     good = last_good_state()
+    good_step = int(_first(good.step))
     message = (f"{guard.max_consecutive} steps in a row up to step {done} had a non-finite "
                f"loss, gradient or parameter")
     if guard.action == "stop" or guard_record["rollbacks"] >= guard.max_rollbacks:
       tried = "" if guard.action == "stop" else f" after {guard_record['rollbacks']} rollbacks"
       alternative = " (or set config.nonfinite.action=rollback)" if not tried else ""
       raise Diverged(f"training diverged{tried}: {message}; the checkpoint at step "
-                     f"{int(good.step)} is intact. Lower the learning rate{alternative} "
+                     f"{good_step} is intact. Lower the learning rate{alternative} "
                      "and rerun")
     guard_record["rollbacks"] += 1
     guard_record["lr_scale"] *= guard.lr_factor
-    print(f"ganjax: warning: {message}; rolled back to step {int(good.step)} with learning "
+    print(f"ganjax: warning: {message}; rolled back to step {good_step} with learning "
           f"rates × {guard_record['lr_scale']:g}", file=sys.stderr)
     # With several seeds all roll back together: they share one compiled step.
     return good.replace(

@@ -132,3 +132,17 @@ def test_action_stop_stops_at_the_first_streak(tiny_config, tmp_path, capsys, na
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and err[0].startswith("ganjax: error: training diverged: 3 steps")
   assert run_info(tmp_path, capsys)["step"] == 5
+
+
+def test_one_seed_s_streak_rolls_every_seed_back_together(tiny_config, tmp_path, capsys,
+                                                         nan_steps):
+  nan_steps(range(6, 12))  # served to the first seed only: the others see clean steps
+  assert _train(tiny_config, tmp_path, "--config.num_seeds=2") == 0
+  err = capsys.readouterr().err
+  assert "3 steps in a row up to step 9" in err and "rolled back to step 5" in err
+  for seed in (0, 1):
+    records = [json.loads(line) for line in open(tmp_path / f"seed_{seed}" / "metrics.jsonl")]
+    assert [r["step"] for r in records] == list(range(1, 21))
+    assert {r["lr_scale"] for r in records if r["step"] > 5} == {0.5}
+    assert all(np.isfinite(r["g_loss"]) for r in records)
+  assert [s["step"] for s in run_info(tmp_path, capsys)["seeds"]] == [20, 20]
