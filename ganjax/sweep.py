@@ -25,7 +25,6 @@ import time
 from typing import Any, NamedTuple
 
 import ml_collections
-import numpy as np
 
 from ganjax import config as config_lib
 from ganjax.errors import UserError
@@ -232,25 +231,20 @@ class Unit(NamedTuple):
 
 def units(runs: list[Run], vmap_seeds: bool) -> list[Unit]:
   """The runs grouped for training: one by one, or each cell's seeds together."""
-  if not vmap_seeds:
-    return [Unit([run], run.workdir, run.config) for run in runs]
+  groups = ([[run] for run in runs] if not vmap_seeds else
+            [list(cell_runs) for _, cell_runs in itertools.groupby(runs, lambda r: r.cell)])
   out = []
-  for run in runs:
-    if out and out[-1].runs[0].cell == run.cell:
-      out[-1].runs.append(run)
-    else:
-      out.append(Unit([run], os.path.dirname(run.workdir), run.config))
-  for i, unit in enumerate(out):
-    if len(unit.runs) == 1:  # a one-seed sweep: nothing to vmap
-      out[i] = Unit(unit.runs, unit.runs[0].workdir, unit.config)
+  for group in groups:
+    if len(group) == 1:  # nothing to vmap
+      out.append(Unit(group, group[0].workdir, group[0].config))
       continue
-    seeds = [r.seed for r in unit.runs]
+    seeds = [r.seed for r in group]
     if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
       raise UserError(f"--vmap-seeds needs consecutive seeds (seed, seed + 1, ...); this "
                       f"sweep has {seeds}")
-    config = unit.config.copy_and_resolve_references()
+    config = group[0].config.copy_and_resolve_references()
     config.num_seeds = len(seeds)
-    out[i] = unit._replace(config=config)
+    out.append(Unit(group, os.path.dirname(group[0].workdir), config))
   return out
 
 
@@ -283,8 +277,8 @@ def _train_unit(unit: Unit, progress: bool) -> str:
   finally:
     for run in unit.runs:
       _add_train_seconds(run.workdir, (time.perf_counter() - start) / len(unit.runs))
-  steps = int(np.ravel(state.step)[0])
-  return "finished" if steps == unit.config.total_steps else "stopped"
+  finished = int(train.run_scalar(state.step)) == unit.config.total_steps
+  return "finished" if finished else "stopped"
 
 
 def run_sweep(sweep_path: str, workdir: str, overrides: dict[str, str] | None = None,

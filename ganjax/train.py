@@ -321,8 +321,9 @@ def seed_slice(state, index: int):
   return jax.tree.map(lambda x: x[index], state)
 
 
-def _first(x) -> float:
-  """A per-run scalar of the state (the same for every seed of a stacked state)."""
+def run_scalar(x) -> float:
+  """A per-run scalar of the state, such as its step (the same for every seed of a state
+  stacked over seeds)."""
   return float(np.ravel(x)[0])
 
 
@@ -371,7 +372,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
     return initial_state(exp) if len(seeds) == 1 else initial_states(exp, seeds)
 
   host_state = last_good_state()
-  start, total = int(_first(host_state.step)), config.total_steps
+  start, total = int(run_scalar(host_state.step)), config.total_steps
   if primary:
     write_atomically(os.path.join(workdir, "config.json"), config.to_json(indent=2))
   writers = []
@@ -386,7 +387,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
     e = exp if lr_scale == 1.0 else build(scale_learning_rates(config, lr_scale), exp.image_shape)
     return parallel.compile(e.train_step(config.batch_size))
 
-  step_fn = compile_step(_first(host_state.lr_scale))
+  step_fn = compile_step(run_scalar(host_state.lr_scale))
   state = parallel.put_state(host_state)
   bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
   done, tick, tick_step = start, time.perf_counter(), start
@@ -406,15 +407,15 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
 
   # Rollbacks so far and the learning-rate factor they left, tracked here because the
   # checkpoint a rollback returns to predates it.
-  guard_record = {"rollbacks": int(_first(host_state.rollbacks)),
-                  "lr_scale": _first(host_state.lr_scale)}
+  guard_record = {"rollbacks": int(run_scalar(host_state.rollbacks)),
+                  "lr_scale": run_scalar(host_state.lr_scale)}
 
   def roll_back() -> GANState:
     """The last checkpoint with a lowered learning rate, or ``Diverged``."""
     guard = config.nonfinite
     ckpt.wait()
     good = last_good_state()
-    good_step = int(_first(good.step))
+    good_step = int(run_scalar(good.step))
     message = (f"{guard.max_consecutive} steps in a row up to step {done} had a non-finite "
                f"loss, gradient or parameter")
     if guard.action == "stop" or guard_record["rollbacks"] >= guard.max_rollbacks:
@@ -475,10 +476,10 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
           break
       if rolled_back:
         host_state = roll_back()
-        start = done = tick_step = int(_first(host_state.step))
+        start = done = tick_step = int(run_scalar(host_state.step))
         tick = time.perf_counter()
         state = parallel.put_state(host_state)
-        step_fn = compile_step(_first(host_state.lr_scale))
+        step_fn = compile_step(run_scalar(host_state.lr_scale))
         for writer in writers:
           writer.rewind(done)
         bar.reset(total)

@@ -48,6 +48,8 @@ def test_wrong_type_is_refused(key, value):
 def test_non_positive_values_are_refused():
   with pytest.raises(UserError, match="total_steps must be positive"):
     config_lib.load(DEMO, {"total_steps": "0"})
+  with pytest.raises(UserError, match="config.num_seeds must be >= 1, got 0"):
+    config_lib.load(DEMO, {"num_seeds": "0"})
 
 
 def test_cli_override_forms():
