@@ -77,9 +77,19 @@ class DataParallel:
 
   def get_state(self, state):
     """Device state → one host copy."""
+    return self._first_replica(state)
+
+  def _first_replica(self, tree):
+    """Host copy of a replicated device tree, read from this process's first device.
+
+    Under pmap each device holds a whole replica along the leading axis. Reading it from
+    a local shard keeps this off the other processes: ``x[0]`` on an array that spans
+    processes is a program every process must run at the same point, and a process that
+    reads at another time (process 0 plots first) waits on the others forever.
+    """
     if self.mode == "pmap":
-      state = jax.tree.map(lambda x: x[0], state)
-    return jax.device_get(state)
+      return jax.tree.map(lambda x: np.asarray(x.addressable_data(0))[0], tree)
+    return jax.device_get(tree)
 
   def _batch_spec(self) -> P:
     return P(*[None] * self.batch_axis, AXIS)
@@ -102,9 +112,7 @@ class DataParallel:
 
   def get_metrics(self, metrics) -> list[dict]:
     """Device metrics (already averaged over devices) → host floats, one dict per seed."""
-    if self.mode == "pmap":
-      metrics = jax.tree.map(lambda x: x[0], metrics)
-    metrics = jax.device_get(metrics)
+    metrics = self._first_replica(metrics)
     if self.num_seeds == 1:
       return [{k: float(v) for k, v in metrics.items()}]
     return [{k: float(v[i]) for k, v in metrics.items()} for i in range(self.num_seeds)]

@@ -27,15 +27,22 @@ def _train(tiny_config, workdir, devices: int, processes: int = 1) -> list[dict]
   if processes > 1:
     env.update(GANJAX_COORDINATOR=f"127.0.0.1:{_free_port()}",
                GANJAX_NUM_PROCESSES=str(processes))
-  procs = [subprocess.Popen(args, env=dict(env, GANJAX_PROCESS_ID=str(i)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-           for i in range(processes)]
-  outputs = [proc.communicate(timeout=600) for proc in procs]
+  # Output goes to files, not pipes: waiting on one process while another fills its pipe
+  # would block that one short of the shutdown barrier, and both would time out there.
+  logs = [(workdir.parent / f"{workdir.name}_{i}.out", workdir.parent / f"{workdir.name}_{i}.err")
+          for i in range(processes)]
+  procs = []
+  for i, (out, err) in enumerate(logs):
+    with open(out, "w") as stdout, open(err, "w") as stderr:
+      procs.append(subprocess.Popen(args, env=dict(env, GANJAX_PROCESS_ID=str(i)),
+                                    stdout=stdout, stderr=stderr))
+  for proc in procs:
+    proc.wait(timeout=600)
   # One process's failure shows in the others as a coordinator timeout: report every one.
   assert all(proc.returncode == 0 for proc in procs), "\n".join(
-      f"process {i} exited {proc.returncode}: {err[-1500:]}"
-      for i, (proc, (_, err)) in enumerate(zip(procs, outputs)))
-  return [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+      f"process {i} exited {proc.returncode}: {err.read_text()[-1500:]}"
+      for i, (proc, (_, err)) in enumerate(zip(procs, logs)))
+  return [json.loads(out.read_text().strip().splitlines()[-1]) for out, _ in logs]
 
 
 def test_two_processes_hold_identical_states_equal_to_one_process(tiny_config, tmp_path):
