@@ -150,3 +150,15 @@ def test_vmapped_seeds_train_like_each_seed_alone(tiny_config):
   for k, state in enumerate(alone):
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a[k], b, rtol=2e-4, atol=2e-5),
                  jax.device_get(stacked), jax.device_get(state))
+
+
+def test_reading_a_pmapped_state_runs_no_device_program(caplog):
+  """get_state copies a local replica: a program over an array spanning processes (``x[0]``)
+  would have to run in every process at the same point, or the run hangs (multi-host)."""
+  parallel = DataParallel("pmap")
+  state = {"w": np.arange(7 * 3 * 5, dtype=np.float32).reshape(7, 3, 5)}  # a shape of its own
+  device_state = parallel.put_state(state)
+  with jax.log_compiles(True), caplog.at_level("WARNING"):
+    host = parallel.get_state(device_state)
+  np.testing.assert_array_equal(host["w"], state["w"])
+  assert not [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
