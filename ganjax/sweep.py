@@ -231,8 +231,8 @@ class Unit(NamedTuple):
 
 def units(runs: list[Run], vmap_seeds: bool) -> list[Unit]:
   """The runs grouped for training: one by one, or each cell's seeds together."""
-  groups = ([[run] for run in runs] if not vmap_seeds else
-            [list(cell_runs) for _, cell_runs in itertools.groupby(runs, lambda r: r.cell)])
+  groups = ([list(cell_runs) for _, cell_runs in itertools.groupby(runs, lambda r: r.cell)]
+            if vmap_seeds else [[run] for run in runs])
   out = []
   for group in groups:
     if len(group) == 1:  # nothing to vmap
