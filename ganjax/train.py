@@ -239,12 +239,12 @@ class BestByFID:
 
   Every ``config.eval_every`` steps the metrics of ``config.eval_num_samples`` samples are
   logged as ``eval_<name>`` (metrics.jsonl and TensorBoard); a new best FID is saved to
-  ``checkpoints_best/`` (one kept) and ``best.json``, beside the latest checkpoints.
+  ``checkpoints_best/`` (one kept) and ``best.json``, beside the latest checkpoints. A run
+  of several seeds keeps one per seed, in ``seed_<s>/``, sharing one ``evaluator``.
   """
 
-  def __init__(self, workdir: str, config: ml_collections.ConfigDict, progress: bool):
-    from ganjax.evaluate import Evaluator  # evaluate imports this module
-    self.evaluator = Evaluator(config.data, config.eval_num_samples, progress)
+  def __init__(self, workdir: str, evaluator):
+    self.evaluator = evaluator
     self.path = os.path.join(workdir, "best.json")
     self.ckpt = Checkpointer(os.path.join(workdir, "checkpoints_best"), max_to_keep=1,
                              async_save=False)  # best.json must never point ahead of it
@@ -333,9 +333,6 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
   if parallel.processes > 1 and config.get("eval_every", 0) > 0:
     raise UserError("config.eval_every (best-FID checkpoints) is not supported in a "
                     "multi-process run yet; evaluate afterwards with ganjax eval")
-  if len(seeds) > 1 and config.get("eval_every", 0) > 0:
-    raise UserError("config.eval_every (best-FID checkpoints) is not supported with "
-                    "config.num_seeds > 1 yet; evaluate each seed with ganjax eval")
   parallel.check_batch(config.batch_size)
   source = data.open_source(config.data)
   config.data.image_shape = tuple(source.image_shape)
@@ -399,7 +396,11 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
   def due(every: int) -> bool:
     return (every > 0 and done % every == 0) or done == total
 
-  best = BestByFID(workdir, config, progress) if config.get("eval_every", 0) > 0 else None
+  bests = []  # one per seed, when evaluating during training
+  if config.get("eval_every", 0) > 0:
+    from ganjax.evaluate import Evaluator  # evaluate imports this module
+    evaluator = Evaluator(config.data, config.eval_num_samples, progress)
+    bests = [BestByFID(d, evaluator) for d in seed_workdirs(workdir, config)]
 
   def diverged(streak) -> bool:
     guard = config.nonfinite
@@ -459,7 +460,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
                           img_s=f"{shared['images_per_s'] * len(seeds):.0f}")
           rolled_back = any(diverged(r["nonfinite_streak"]) for r in per_seed)
         sample_due, ckpt_due = due(config.sample_every), due(config.ckpt_every)
-        eval_due = best is not None and due(config.eval_every)
+        eval_due = bool(bests) and due(config.eval_every)
         if not rolled_back and (sample_due or ckpt_due or eval_due):
           host_state = parallel.get_state(state)
           rolled_back = diverged(int(np.max(host_state.nonfinite_streak)))
@@ -469,7 +470,8 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
               if test_accuracy is not None:
                 writer.scalars(done, {"test_accuracy": test_accuracy(seed_state(host_state, k))})
           if not rolled_back and eval_due:
-            best.evaluate(exp, host_state, writers[0])
+            for k, (best, writer) in enumerate(zip(bests, writers)):
+              best.evaluate(exp, seed_state(host_state, k), writer)
           if not rolled_back and ckpt_due:
             ckpt.save(done, host_state)
         if rolled_back:
@@ -496,7 +498,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
       writer.close()
     ckpt.wait()
     ckpt.close()
-    if best is not None:
+    for best in bests:
       best.close()
   if stop.requested:
     print(f"ganjax: {stop.requested} received; stopped at step {done} with a checkpoint. "

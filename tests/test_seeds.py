@@ -23,10 +23,11 @@ def _records(path) -> list[dict]:
 
 def test_seeds_trained_together_match_each_seed_alone(tiny_config, tmp_path, capsys):
   many = tmp_path / "many"
-  _train(tiny_config, many, "--config.num_seeds=2")
+  evaluate = ("--config.eval_every=3", "--config.eval_num_samples=64")
+  _train(tiny_config, many, "--config.num_seeds=2", *evaluate)
   for k, seed in enumerate((3, 4)):
     alone = tmp_path / f"alone_{seed}"
-    _train(tiny_config, alone, f"--config.seed={seed}")
+    _train(tiny_config, alone, f"--config.seed={seed}", *evaluate)
     exp, state = train.load_run(str(many / f"seed_{seed}"))
     assert exp.config.seed == seed and int(state.step) == 6
     _, reference = train.load_run(str(alone))
@@ -34,10 +35,17 @@ def test_seeds_trained_together_match_each_seed_alone(tiny_config, tmp_path, cap
                  state, reference)
     together, apart = _records(many / f"seed_{seed}" / "metrics.jsonl"), _records(
         alone / "metrics.jsonl")
-    assert [r["step"] for r in together] == [r["step"] for r in apart] == [3, 6]
-    for a, b in zip(together, apart):
+    losses = [[r for r in records if "d_loss" in r] for records in (together, apart)]
+    assert [r["step"] for r in losses[0]] == [r["step"] for r in losses[1]] == [3, 6]
+    for a, b in zip(*losses):
       np.testing.assert_allclose([a["d_loss"], a["g_loss"]], [b["d_loss"], b["g_loss"]],
                                  rtol=1e-3)
+    # Evaluation during training: each seed its own FIDs and best checkpoint, as if alone.
+    fids = [[r["eval_fid"] for r in records if "eval_fid" in r] for records in (together, apart)]
+    assert len(fids[0]) == 2 and fids[0][0] != fids[0][1]
+    np.testing.assert_allclose(fids[0], fids[1], rtol=1e-2)
+    assert json.load(open(many / f"seed_{seed}" / "best.json"))["fid"] == min(fids[0])
+    assert len(list((many / f"seed_{seed}" / "checkpoints_best").iterdir())) == 1
     assert (many / f"seed_{seed}" / "samples" / "step_0000006.png").stat().st_size > 0
     assert (many / f"seed_{seed}" / "plots" / "losses.png").exists()
     # ganjax info per seed, and the run's info lists the same digests.
