@@ -40,8 +40,6 @@ class DataParallel:
     self.devices = available[:num_devices] if num_devices else available
     self.num_devices = len(self.devices)  # this process's
     self.mesh = Mesh(np.array(self.devices), (AXIS,))
-    if num_seeds > 1 and self.processes > 1:
-      raise UserError("config.num_seeds > 1 is not supported in a multi-process run yet")
     self.num_seeds = num_seeds
     self.batch_axis = 1 if num_seeds == 1 else 2  # after (num_seeds,) n_critic
 

@@ -8,6 +8,7 @@ import sys
 
 import jax
 import numpy as np
+import pytest
 
 from ganjax import train
 
@@ -18,11 +19,11 @@ def _free_port() -> int:
     return s.getsockname()[1]
 
 
-def _train(tiny_config, workdir, devices: int, processes: int = 1) -> list[dict]:
+def _train(tiny_config, workdir, devices: int, processes: int = 1, seeds: int = 1) -> list[dict]:
   """Runs ``ganjax train`` as ``processes`` processes; each one's printed final state."""
   args = [sys.executable, "-m", "ganjax", "train", "--config", tiny_config, "--workdir",
           str(workdir), "--no-progress", "--config.total_steps=2", "--config.ckpt_every=2",
-          "--config.sample_every=2", "--config.log_every=1"]
+          "--config.sample_every=2", "--config.log_every=1", f"--config.num_seeds={seeds}"]
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
   if processes > 1:
     env.update(GANJAX_COORDINATOR=f"127.0.0.1:{_free_port()}",
@@ -45,17 +46,22 @@ def _train(tiny_config, workdir, devices: int, processes: int = 1) -> list[dict]
   return [json.loads(out.read_text().strip().splitlines()[-1]) for out, _ in logs]
 
 
-def test_two_processes_hold_identical_states_equal_to_one_process(tiny_config, tmp_path):
-  two = _train(tiny_config, tmp_path / "two_hosts", devices=2, processes=2)
-  assert two[0] == two[1] and two[0]["step"] == 2
-  # Only process 0 writes the run's files; the checkpoint holds the shared state.
-  records = [json.loads(line) for line in open(tmp_path / "two_hosts" / "metrics.jsonl")]
-  assert [r["step"] for r in records] == [1, 2]
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_two_processes_hold_identical_states_equal_to_one_process(tiny_config, tmp_path, seeds):
+  two = _train(tiny_config, tmp_path / "two_hosts", devices=2, processes=2, seeds=seeds)
+  assert two[0] == two[1]
+  assert [s["step"] for s in two[0].get("seeds", [two[0]])] == [2] * seeds
+  # Only process 0 writes the run's files (each seed's in seed_<s>/ when several); the
+  # checkpoint holds the shared state.
+  run_dirs = [""] if seeds == 1 else [f"seed_{s}" for s in range(seeds)]
+  for run_dir in run_dirs:
+    records = [json.loads(line) for line in open(tmp_path / "two_hosts" / run_dir / "metrics.jsonl")]
+    assert [r["step"] for r in records] == [1, 2]
   # One process with the same 4 devices and global batch computes the same step; gloo sums
   # across processes in another order, so equal to float tolerance rather than bit for bit.
-  one = _train(tiny_config, tmp_path / "one_host", devices=4)
-  assert one[0]["step"] == 2
-  _, state_two = train.load_run(str(tmp_path / "two_hosts"))
-  _, state_one = train.load_run(str(tmp_path / "one_host"))
+  one = _train(tiny_config, tmp_path / "one_host", devices=4, seeds=seeds)
+  assert [s["step"] for s in one[0].get("seeds", [one[0]])] == [2] * seeds
+  _, state_two = train.load_run(str(tmp_path / "two_hosts"), stacked=True)
+  _, state_one = train.load_run(str(tmp_path / "one_host"), stacked=True)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                state_two, state_one)
