@@ -79,8 +79,9 @@ def test_grid_helpers_build_the_product():
 
 
 def test_a_run_resumes_on_another_deployment_but_not_with_another_config(tmp_path):
-  planned = ml_collections.ConfigDict(dict(seed=0, loss=dict(name="hinge"), distributed=dict(
-      coordinator="", num_processes=1, process_id=0)))
+  planned = ml_collections.ConfigDict(dict(seed=0, num_seeds=1, loss=dict(name="hinge"),
+                                           distributed=dict(coordinator="", num_processes=1,
+                                                            process_id=0)))
   run = sweep.Run(sweep.Cell({"loss": "hinge"}, {}), 0, str(tmp_path), planned)
   saved = planned.to_dict()
   saved["distributed"] = dict(coordinator="10.0.0.1:1234", num_processes=4, process_id=2)
@@ -89,6 +90,14 @@ def test_a_run_resumes_on_another_deployment_but_not_with_another_config(tmp_pat
   del saved["distributed"]  # a run from before multi-host training existed
   (tmp_path / "config.json").write_text(json.dumps(saved))
   sweep.check_same_config(run)
+  # A run from before config.num_seeds existed trained one seed: its default.
+  del saved["num_seeds"]
+  (tmp_path / "config.json").write_text(json.dumps(saved))
+  sweep.check_same_config(run)
+  planned.num_seeds = 2  # not the default: the old run did not do that
+  with pytest.raises(UserError, match="config.num_seeds=None, but this sweep plans 2"):
+    sweep.check_same_config(run)
+  planned.num_seeds = 1
   saved["loss"]["name"] = "least_squares"
   (tmp_path / "config.json").write_text(json.dumps(saved))
   with pytest.raises(UserError, match="config.loss.name='least_squares', but this sweep plans"):
