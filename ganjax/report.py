@@ -108,6 +108,18 @@ def x_factor(sweep: Sweep) -> str:
   return (numeric or names)[-1]
 
 
+def x_scale(values) -> str:
+  """How plots place a factor's values: ``"categories"`` (in order, evenly), ``"log"`` or
+  ``"linear"``. Numbers spanning a decade or more go on a log axis; when one of them is ≤ 0
+  (such as 0 meaning "all") they cannot, and become categories rather than crowd at 0."""
+  if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    return "categories"
+  positive = [v for v in values if v > 0]
+  if len(positive) > 1 and max(positive) / min(positive) >= 10:
+    return "log" if len(positive) == len(values) else "categories"
+  return "linear"
+
+
 def _series(summaries: list[dict], x: str) -> dict:
   """Cells grouped by every factor but ``x``: label → [summary, ...]."""
   groups = {}
@@ -129,19 +141,20 @@ def plot_metrics(path: str, sweep: Sweep, summaries: list[dict]) -> None:
   plt = _pyplot()
   x = x_factor(sweep)
   values = [s["cell"].factors[x] for s in summaries]
-  numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+  scale = x_scale(values)
+  categorical = scale == "categories"
   positions = {v: i for i, v in enumerate(dict.fromkeys(values))}
   fig, axes = plt.subplots(1, len(sweep.metrics), figsize=(5.5 * len(sweep.metrics), 4),
                            squeeze=False, layout="constrained")
   for ax, metric in zip(axes[0], sweep.metrics):
     for label, group in _series(summaries, x).items():
-      xs = [s["cell"].factors[x] if numeric else positions[s["cell"].factors[x]] for s in group]
+      xs = [positions[s["cell"].factors[x]] if categorical else s["cell"].factors[x]
+            for s in group]
       means = [s[metric].mean for s in group]
       errors = [0.0 if np.isnan(s[metric].half_width) else s[metric].half_width for s in group]
       ax.errorbar(xs, means, yerr=errors, marker="o", capsize=3, label=label)
-    if numeric and min(values) > 0 and max(values) / min(values) >= 10:
-      ax.set_xscale("log")
-    if not numeric:
+    ax.set_xscale("linear" if categorical else scale)
+    if categorical:  # after set_xscale, which resets the ticks
       ax.set_xticks(list(positions.values()), [describe(v) for v in positions], rotation=30,
                     ha="right")
     ax.set_xlabel(x)

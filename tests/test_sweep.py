@@ -67,6 +67,14 @@ def test_grad_norm_spread_is_log10_of_max_over_min():
   assert np.isnan(report.grad_norm_spread(records, "d_grad_norm/"))  # one layer: no spread
 
 
+@pytest.mark.parametrize("values, scale", [
+    ([1e-4, 1e-3, 1e-2], "log"), ([10, 100, 0], "categories"), ([0.0, 0.5, 1.0], "linear"),
+    ([0.25, 1.0, 4.0], "log"), ([2, 5], "linear"), (["adam", "cg"], "categories"),
+    ([True, False], "categories")])
+def test_x_scale_puts_decades_on_a_log_axis_unless_a_value_is_not_positive(values, scale):
+  assert report.x_scale(values) == scale
+
+
 def test_grid_helpers_build_the_product():
   cells = sweep.product(sweep.choice("opt", {"adam": {"optimizer.g.name": "adam"},
                                              "sgd": {"optimizer.g.name": "sgd"}}),
