@@ -15,6 +15,7 @@ import os
 
 import jax
 import ml_collections
+import numpy as np
 
 from ganjax.errors import UserError
 
@@ -49,6 +50,18 @@ def initialize(config: ml_collections.ConfigDict) -> None:
   jax.distributed.initialize(s["coordinator"], num_processes=s["num_processes"],
                              process_id=s["process_id"])
   _joined = True
+
+
+def primary_decides(decision: bool) -> bool:
+  """Process 0's ``decision``, in every process (one collective; a no-op for one process).
+
+  For choices that every process must act on alike (Orbax saves are collective) but that
+  only process 0 can make, such as whether an evaluation found a new best FID.
+  """
+  if jax.process_count() == 1:
+    return decision
+  from jax.experimental import multihost_utils
+  return bool(multihost_utils.broadcast_one_to_all(np.asarray(decision)))
 
 
 def is_primary() -> bool:

@@ -241,10 +241,15 @@ class BestByFID:
   logged as ``eval_<name>`` (metrics.jsonl and TensorBoard); a new best FID is saved to
   ``checkpoints_best/`` (one kept) and ``best.json``, beside the latest checkpoints. A run
   of several seeds keeps one per seed, in ``seed_<s>/``, sharing one ``evaluator``.
+
+  In a multi-process run every process evaluates its own replica of the state: a process
+  left waiting in the next step's collective while process 0 evaluated alone would time
+  out (gloo gives up after 30 s). Process 0's verdict on a new best is then shared, since
+  every process must take part in Orbax's save; only process 0 writes ``best.json``.
   """
 
-  def __init__(self, workdir: str, evaluator):
-    self.evaluator = evaluator
+  def __init__(self, workdir: str, evaluator, primary: bool = True):
+    self.evaluator, self.primary = evaluator, primary
     self.path = os.path.join(workdir, "best.json")
     self.ckpt = Checkpointer(os.path.join(workdir, "checkpoints_best"), max_to_keep=1,
                              async_save=False)  # best.json must never point ahead of it
@@ -253,16 +258,16 @@ class BestByFID:
       with open(self.path) as f:
         self.best = json.load(f)
 
-  def evaluate(self, exp: "Experiment", host_state: GANState, writer: RunWriter) -> dict:
+  def evaluate(self, exp: "Experiment", host_state: GANState, writer: RunWriter) -> None:
     result = self.evaluator(exp, host_state)
     step = result.pop("step")
     writer.scalars(step, {f"eval_{k}": float(v) for k, v in result.items()
                           if isinstance(v, (int, float))})
-    if self.best is None or result["fid"] < self.best["fid"]:
+    if distributed.primary_decides(self.best is None or result["fid"] < self.best["fid"]):
       self.best = {"step": step, "fid": result["fid"]}
       self.ckpt.save_replacing(step, host_state)
-      write_atomically(self.path, json.dumps(self.best))
-    return result
+      if self.primary:
+        write_atomically(self.path, json.dumps(self.best))
 
   def close(self) -> None:
     self.ckpt.wait()
@@ -330,9 +335,6 @@ def run_scalar(x) -> float:
 def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) -> GANState:
   seeds = run_seeds(config)
   parallel = DataParallel(config.parallel.mode, config.parallel.num_devices, len(seeds))
-  if parallel.processes > 1 and config.get("eval_every", 0) > 0:
-    raise UserError("config.eval_every (best-FID checkpoints) is not supported in a "
-                    "multi-process run yet; evaluate afterwards with ganjax eval")
   parallel.check_batch(config.batch_size)
   source = data.open_source(config.data)
   config.data.image_shape = tuple(source.image_shape)
@@ -400,7 +402,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
   if config.get("eval_every", 0) > 0:
     from ganjax.evaluate import Evaluator  # evaluate imports this module
     evaluator = Evaluator(config.data, config.eval_num_samples, progress)
-    bests = [BestByFID(d, evaluator) for d in seed_workdirs(workdir, config)]
+    bests = [BestByFID(d, evaluator, primary) for d in seed_workdirs(workdir, config)]
 
   def diverged(streak) -> bool:
     guard = config.nonfinite

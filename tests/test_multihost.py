@@ -23,7 +23,8 @@ def _train(tiny_config, workdir, devices: int, processes: int = 1, seeds: int = 
   """Runs ``ganjax train`` as ``processes`` processes; each one's printed final state."""
   args = [sys.executable, "-m", "ganjax", "train", "--config", tiny_config, "--workdir",
           str(workdir), "--no-progress", "--config.total_steps=2", "--config.ckpt_every=2",
-          "--config.sample_every=2", "--config.log_every=1", f"--config.num_seeds={seeds}"]
+          "--config.sample_every=2", "--config.log_every=1", f"--config.num_seeds={seeds}",
+          "--config.eval_every=2", "--config.eval_num_samples=64"]
   env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}")
   if processes > 1:
     env.update(GANJAX_COORDINATOR=f"127.0.0.1:{_free_port()}",
@@ -54,9 +55,15 @@ def test_two_processes_hold_identical_states_equal_to_one_process(tiny_config, t
   # Only process 0 writes the run's files (each seed's in seed_<s>/ when several); the
   # checkpoint holds the shared state.
   run_dirs = [""] if seeds == 1 else [f"seed_{s}" for s in range(seeds)]
+  fids = {}
   for run_dir in run_dirs:
     records = [json.loads(line) for line in open(tmp_path / "two_hosts" / run_dir / "metrics.jsonl")]
-    assert [r["step"] for r in records] == [1, 2]
+    assert [r["step"] for r in records if "d_loss" in r] == [1, 2]
+    # Process 0 evaluated; both saved the best checkpoint (Orbax saves are collective).
+    fids[run_dir] = [r["eval_fid"] for r in records if "eval_fid" in r]
+    assert json.load(open(tmp_path / "two_hosts" / run_dir / "best.json")) == {
+        "step": 2, "fid": fids[run_dir][0]}
+    assert os.listdir(tmp_path / "two_hosts" / run_dir / "checkpoints_best") == ["2"]
   # One process with the same 4 devices and global batch computes the same step; gloo sums
   # across processes in another order, so equal to float tolerance rather than bit for bit.
   one = _train(tiny_config, tmp_path / "one_host", devices=4, seeds=seeds)
@@ -65,3 +72,7 @@ def test_two_processes_hold_identical_states_equal_to_one_process(tiny_config, t
   _, state_one = train.load_run(str(tmp_path / "one_host"), stacked=True)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                state_two, state_one)
+  for run_dir, fid in fids.items():
+    records = [json.loads(line) for line in open(tmp_path / "one_host" / run_dir / "metrics.jsonl")]
+    np.testing.assert_allclose(fid, [r["eval_fid"] for r in records if "eval_fid" in r],
+                               rtol=1e-3)

@@ -147,7 +147,8 @@ def load_or_train(name: str, train_split, test_split, seed: int = 0,
       return FeatureExtractor(net, ckpt.restore(abstract), accuracy, root)
     start = time.perf_counter()
     params, accuracy = train(images, labels, *test_split, num_classes, seed, progress=progress)
-    ckpt.save(0, params)
+    # Host arrays: across processes Orbax refuses to save arrays local to one device.
+    ckpt.save(0, jax.device_get(params))
     ckpt.wait()
     write_atomically(info_path, json.dumps(dict(
         dataset=name, image_shape=list(images.shape[1:]), num_classes=num_classes,
