@@ -72,6 +72,17 @@ def layer_norms(prefix: str, tree) -> dict:
   return {f"{prefix}/{name}": optax.global_norm(sub) for name, sub in tree.items()}
 
 
+def ema_warmup(decay: float, step: jax.Array) -> jax.Array:
+  """The EMA decay at generator ``step`` (0-based): min(decay, (1 + step) / (10 + step)).
+
+  The warm-up of TensorFlow's ``ExponentialMovingAverage(num_updates=step)``. Without it the
+  average starts from the initial weights and forgets them slowly: at decay 0.999, 37 % of
+  the average is still the untrained generator after 1000 steps, 5 % after 3000.
+  """
+  step = jnp.asarray(step, jnp.float32)
+  return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
 def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     g_loss_fn: Callable, d_loss_fn: Callable,
                     g_tx: optax.GradientTransformation, d_tx: optax.GradientTransformation,
@@ -241,7 +252,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     g_params = optax.apply_updates(state.g_params, updates)
     ema = state.ema_params
     if ema is not None:
-      ema = optax.incremental_update(g_params, ema, 1.0 - ema_decay)
+      ema = optax.incremental_update(g_params, ema, 1.0 - ema_warmup(ema_decay, state.step))
 
     metrics = dict(metrics, g_loss=g_loss, g_grad_norm=optax.global_norm(g_grads))
     if log_layer_norms:
