@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganjax.models.style import ModulatedConv, StyleGenerator
+from ganjax.models.style import MappingNetwork, ModulatedConv, StyleGenerator
 
 
 def test_modulated_conv_equals_a_per_sample_demodulated_kernel():
@@ -43,3 +43,16 @@ def test_noise_is_random_in_training_and_fixed_in_eval():
   assert float(jnp.max(jnp.abs(sample(True, 0) - sample(True, 1)))) > 1e-3
   np.testing.assert_array_equal(sample(True, 3), sample(True, 3))
   assert sample(False).shape == (2, 28, 28, 1)
+
+
+def test_mapping_network_keeps_the_scale_of_z_so_styles_depend_on_it():
+  """He initialisation: w's mean square stays near the normalised z's (1) through 4 leaky-
+  ReLU layers. With LeCun's default it fell to ~0.07 and every style sat near 1 whatever
+  z was; a 1500-step Fashion-MNIST run then drew one blob for every z."""
+  z = jax.random.normal(jax.random.PRNGKey(0), (4096, 128))
+  mean_squares = []
+  for seed in range(4):
+    mapping = MappingNetwork(w_dim=128, layers=4)
+    w = mapping.apply(mapping.init(jax.random.PRNGKey(seed), z), z)
+    mean_squares.append(float(jnp.mean(w ** 2)))
+  assert 0.4 < np.mean(mean_squares) < 2.5, mean_squares

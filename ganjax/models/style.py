@@ -26,6 +26,12 @@ import jax.numpy as jnp
 from ganjax.models.layers import activation
 
 
+# He initialisation (gain √2, as StyleGAN's leaky-ReLU layers): keeps the variance of w
+# through the mapping network, which LeCun's default would shrink ~2× per layer, leaving
+# styles close to 1 whatever z is.
+HE_INIT = nn.initializers.variance_scaling(2.0, "fan_in", "normal")
+
+
 def _upsample2(x):
   return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
 
@@ -38,7 +44,7 @@ class MappingNetwork(nn.Module):
   def __call__(self, z):
     x = z * jax.lax.rsqrt(jnp.mean(z ** 2, axis=-1, keepdims=True) + 1e-8)  # pixel norm
     for _ in range(self.layers):
-      x = nn.leaky_relu(nn.Dense(self.w_dim)(x), 0.2)
+      x = nn.leaky_relu(nn.Dense(self.w_dim, kernel_init=HE_INIT)(x), 0.2)
     return x
 
 
