@@ -166,12 +166,12 @@ def _check_same_config(workdir: str, config: ml_collections.ConfigDict) -> None:
     return
   flat_saved = _flatten(_comparable(saved))
   flat_planned = _flatten(_comparable(config.to_dict()))
-  defaults = _flatten(config_lib.base_config().to_dict())
+  defaults = _flatten(_comparable(config_lib.base_config().to_dict()))
 
   def added_since(key: str) -> bool:
     """A key the run predates (ganjax gained it later), planned at its default."""
     return (key not in flat_saved and key in defaults
-            and flat_planned[key] == _comparable_value(defaults[key]))
+            and flat_planned[key] == defaults[key])
 
   differ = [k for k in sorted(set(flat_saved) | set(flat_planned))
             if flat_saved.get(k) != flat_planned.get(k) and not added_since(k)]
@@ -180,10 +180,6 @@ def _check_same_config(workdir: str, config: ml_collections.ConfigDict) -> None:
     raise UserError(f"{workdir} holds a run with config.{key}={flat_saved.get(key)!r}, "
                     f"but this sweep plans {flat_planned.get(key)!r}; use a new --workdir or "
                     "delete that run")
-
-
-def _comparable_value(value):
-  return json.loads(json.dumps(value))  # tuples become lists, as in a saved config.json
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:
