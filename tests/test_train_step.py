@@ -168,7 +168,7 @@ def test_ema_of_the_generator_follows_the_warmed_up_recurrence(tiny_config):
   """ema_t+1 = d_t·ema_t + (1 − d_t)·g_t+1 with d_t = min(decay, (1 + t)/(10 + t)), from
   ema_0 = g_0: checked against that recurrence in numpy over the trajectory of g."""
   config = config_lib.load(tiny_config)
-  config.ema_decay = 0.9
+  config.ema_decay = 0.5  # the warm-up's (1 + t)/(10 + t) passes it at t = 8: both branches
   exp = train.build(config, (28, 28, 1))
   parallel = DataParallel("shard_map", 1)
   step = parallel.compile(exp.train_step(16))
@@ -176,12 +176,12 @@ def test_ema_of_the_generator_follows_the_warmed_up_recurrence(tiny_config):
   expected = jax.tree.map(np.float64, host.g_params)
   state = parallel.put_state(host)
   rng = np.random.default_rng(0)
-  for t in range(12):  # the warm-up decay reaches 0.9 at t = 80; these 12 steps are all in it
+  for t in range(12):
     batch = {"image": rng.uniform(-1, 1, (1, 16, 28, 28, 1)).astype(np.float32),
              "label": np.zeros((1, 16), np.int32)}
     state, _ = step(state, parallel.put_batch(batch))
     g = parallel.get_state(state).g_params
-    decay = min(0.9, (1 + t) / (10 + t))
+    decay = min(0.5, (1 + t) / (10 + t))
     expected = jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, expected, g)
   ema = parallel.get_state(state).ema_params
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), ema, expected)
