@@ -8,8 +8,10 @@ trained by feature matching on D's last features only (``loss.g_adversarial = 0`
 the paper. ``test_accuracy`` (D as a classifier on the 10,000 test images) is logged at
 every sample step.
 
-Salimans et al.'s MNIST D also adds Gaussian noise before every layer (σ 0.3 on the input,
-0.5 on hidden layers): ``--config.model.discriminator.noise_std=0.3`` does it here.
+Salimans et al.'s MNIST D also adds Gaussian noise (σ 0.3 on the input, 0.5 on every hidden
+layer's output): ``--config.model.discriminator.input_noise_std=0.3
+--config.model.discriminator.noise_std=0.5`` does it here. ``ssgan_mlp_fashion_mnist.py``
+is their whole MNIST recipe (MLP networks, weight normalisation, Adam 3e-3).
 The supervised-only baseline — the same classifier on the same 100 labels, nothing else:
 ``--config.loss.d_adversarial=0``.
 

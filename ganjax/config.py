@@ -292,7 +292,8 @@ def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.Confi
                      kernel_size=kernel_size, activation="leaky_relu", batch_norm=True,
                      dropout=0.0),
       discriminator=dict(features=(width, 2 * width), kernel_size=kernel_size,
-                         batch_norm=False, spectral_norm=False, dropout=0.3, noise_std=0.0)))
+                         batch_norm=False, spectral_norm=False, dropout=0.3, input_noise_std=0.0,
+                         noise_std=0.0)))
 
 
 def mlp_model(hidden: tuple = (128, 128, 100), d_hidden: tuple = (128, 128)) -> ml_collections.ConfigDict:
@@ -303,7 +304,8 @@ def mlp_model(hidden: tuple = (128, 128, 100), d_hidden: tuple = (128, 128)) -> 
       generator=dict(hidden=hidden, hidden_activation="relu", output_activation="sigmoid",
                      dropout=0.0),
       discriminator=dict(hidden=d_hidden, hidden_activation="leaky_relu", dropout=0.0,
-                         spectral_norm=False, noise_std=0.0)))
+                         spectral_norm=False, weight_norm=False, input_noise_std=0.0,
+                         noise_std=0.0)))
 
 
 def balanced_mlp_model() -> ml_collections.ConfigDict:

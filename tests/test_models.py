@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ganjax import models
+from ganjax.models.mlp import MLPDiscriminator
 from ganjax.models.layers import (GaussianNoise, Upsample, depth_to_space,
                                   transposed_to_subpixel_kernel)
 
@@ -105,20 +106,54 @@ def test_sngan_resnets_have_the_papers_size():
 
 
 @pytest.mark.parametrize("name", ["dcgan", "mlp"])
-def test_discriminator_noise_is_gaussian_in_training_and_off_in_evaluation(name):
+@pytest.mark.parametrize("key", ["input_noise_std", "noise_std"])
+def test_discriminator_noise_is_gaussian_in_training_and_off_in_evaluation(name, key):
   config = ml_collections.ConfigDict(dict(
-      name=name, generator={}, discriminator=dict(noise_std=0.5, dropout=0.0)))
+      name=name, generator={}, discriminator={key: 0.5, "dropout": 0.0}))
   _, d = models.build(config, (28, 28, 1))
   x = jnp.zeros((64, 28, 28, 1))
   params = d.init(jax.random.PRNGKey(0), x, train=False)
   evaluated = d.apply(params, x, train=False)
-  clean = d.clone(noise_std=0.0).apply(params, x, train=False)
+  clean = d.clone(**{key: 0.0}).apply(params, x, train=False)
   np.testing.assert_array_equal(evaluated, clean)
   noisy = [d.apply(params, x, train=True, rngs={"noise": jax.random.PRNGKey(k)}) for k in (1, 2)]
   assert not np.allclose(noisy[0], noisy[1]) and not np.allclose(noisy[0], clean)
   samples = GaussianNoise(0.5).apply({}, jnp.zeros((200_000,)), True,
                                      rngs={"noise": jax.random.PRNGKey(3)})
   assert abs(float(samples.std()) - 0.5) < 0.005 and abs(float(samples.mean())) < 0.005
+
+
+def test_weight_normalised_mlp_discriminator_matches_numpy():
+  # Salimans & Kingma 2016: every layer computes x · (g ⊙ v/‖v‖) + b, the norm over the
+  # inputs; with a semi-supervised head the class layer is weight-normalised too.
+  config = ml_collections.ConfigDict(dict(
+      name="mlp", generator={}, semi_supervised_classes=3,
+      discriminator=dict(hidden=(5, 4), weight_norm=True, hidden_activation="relu")))
+  _, d = models.build(config, (2, 3, 1))
+  x = jax.random.normal(jax.random.PRNGKey(0), (7, 2, 3, 1))
+  params = d.init(jax.random.PRNGKey(1), x, train=False)["params"]
+  # Lengths g away from their initial 1, so a kernel left unnormalised or a g unused shows.
+  g = {name: np.linspace(0.5, 2.0, width)
+       for name, width in [("Dense_0", 5), ("Dense_1", 4), ("Dense_2", 1), ("class_head", 3)]}
+  params["WeightNorm_0"] = {"class_head/kernel/scale": g["class_head"]}
+  for i in range(3):
+    params["base"][f"WeightNorm_{i}"] = {f"Dense_{i}/kernel/scale": g[f"Dense_{i}"]}
+  _, logits = d.apply({"params": params}, x, train=False)
+
+  def dense(tree, name, h):
+    v = np.asarray(tree[name]["kernel"])
+    return h @ (g[name] * v / np.linalg.norm(v, axis=0)) + np.asarray(tree[name]["bias"])
+
+  h = np.asarray(x).reshape(7, -1)
+  for i in range(2):
+    h = np.maximum(dense(params["base"], f"Dense_{i}", h), 0.0)
+  np.testing.assert_allclose(logits, dense(params, "class_head", h), rtol=1e-5, atol=1e-6)
+
+
+def test_weight_norm_and_spectral_norm_exclude_each_other():
+  d = MLPDiscriminator(weight_norm=True, spectral_norm=True)
+  with pytest.raises(ValueError, match="exclude each other"):
+    d.init(jax.random.PRNGKey(0), jnp.zeros((2, 28, 28, 1)), train=False)
 
 
 def test_bfloat16_compute_trains_with_float32_parameters(tiny_config, tmp_path, capsys):

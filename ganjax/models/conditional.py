@@ -24,7 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ganjax.models.layers import spectrally_normalized
+from ganjax.models.layers import spectrally_normalized, weight_normalized
 
 CONDITIONINGS = ("concat", "projection", "acgan")
 
@@ -80,7 +80,8 @@ class SemiSupervisedDiscriminator(nn.Module):
   def __call__(self, x, train: bool = True, return_features: bool = False):
     """``(logsumexp(l), l)``, and with ``return_features`` ((…), φ(x))."""
     _, features = self.base(x, train=train, return_features=True)
-    dense = nn.Dense(self.num_classes, name="class_head")
+    dense = weight_normalized(nn.Dense(self.num_classes, name="class_head"),
+                              getattr(self.base, "weight_norm", False))
     class_logits = spectrally_normalized(dense, getattr(self.base, "spectral_norm", False),
                                          train)(features)
     out = jax.nn.logsumexp(class_logits, axis=-1), class_logits

@@ -66,6 +66,7 @@ class DCGANDiscriminator(nn.Module):
   batch_norm: bool = False
   spectral_norm: bool = False
   dropout: float = 0.3
+  input_noise_std: float = 0.0
   noise_std: float = 0.0
   dtype: str = "float32"  # computation dtype; the logit and features are returned as float32
   axis_name: str | None = None
@@ -74,20 +75,19 @@ class DCGANDiscriminator(nn.Module):
   def __call__(self, x, train: bool = True, condition=None, return_features: bool = False):
     """One logit per image; ``condition`` (B, K) is appended to every pixel as channels;
     ``return_features`` also returns the flattened activations before the output layer.
-    ``noise_std`` > 0 adds Gaussian noise to the input of every layer in training."""
+    In training ``input_noise_std`` adds Gaussian noise to the image and ``noise_std`` to
+    the output of every conv block (Salimans et al. 2016)."""
     act = activation(self.activation)
     k = self.kernel_size
-    x = with_condition_planes(x, condition)
+    x = with_condition_planes(GaussianNoise(self.input_noise_std)(x, train), condition)
     for i, feat in enumerate(self.features):
-      if self.noise_std:
-        x = GaussianNoise(self.noise_std)(x, train)
       normed = self.batch_norm and i > 0  # batch norm cancels a bias, so none is made
       conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed,
                      dtype=self.dtype)
       x = spectrally_normalized(conv, self.spectral_norm, train)(x)
       if normed:
         x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)
-      x = act(x)
+      x = GaussianNoise(self.noise_std)(act(x), train)
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape((x.shape[0], -1))

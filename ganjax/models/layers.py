@@ -168,6 +168,16 @@ def spectrally_normalized(layer: nn.Module, enabled: bool, train: bool):
   return lambda x: wrapped(x, update_stats=train)
 
 
+def weight_normalized(layer: nn.Module, enabled: bool):
+  """``layer``, or ``layer`` with its kernel reparametrised as w = g · v / ‖v‖ per output unit.
+
+  Weight normalisation (Salimans & Kingma 2016) via Flax's ``nn.WeightNorm``: the direction v
+  and the length g (initialised to 1) are learned separately; Salimans et al. 2016 use it in
+  every layer of their semi-supervised discriminators.
+  """
+  return nn.WeightNorm(layer) if enabled else layer
+
+
 def with_condition_planes(x: jax.Array, condition) -> jax.Array:
   """NHWC images with a (B, K) condition appended to every pixel as K channels."""
   if condition is None:
