@@ -18,8 +18,11 @@ TINY_D = ("--config.model.discriminator.features=(4,8)",
           "--config.model.discriminator.kernel_size=3")
 TINY_DCGAN = ("--config.model.generator.features=(16,8,4)",
               "--config.model.generator.kernel_size=3", *TINY_D)
+TINY_MLP = ("--config.model.generator.hidden=(8,)", "--config.model.discriminator.hidden=(8,4)",
+            "--config.data.labeled_batch_size=16")  # 100 does not split over 8 devices
 TINY_STYLE = ("--config.model.generator.channels=(8,4,4)", "--config.model.generator.w_dim=8",
               *TINY_D)
+TINY = {"stylegan_fashion_mnist": TINY_STYLE, "ssgan_mlp_fashion_mnist": TINY_MLP}
 
 # Resume is checked where a config adds state or data of its own: labels (AC-GAN), the
 # labelled stream (SSGAN), spectral-norm vectors and EMA (hinge+SN), noise (StyleGAN); the
@@ -31,6 +34,8 @@ EXPERIMENTS = {
     "acgan_fashion_mnist": ("d_loss", "g_loss", "d_class_loss", "d_real_class_accuracy"),
     "ssgan_fashion_mnist": ("d_loss", "g_loss", "d_class_loss", "d_labeled_accuracy",
                             "g_feature_matching"),
+    "ssgan_mlp_fashion_mnist": ("d_loss", "g_loss", "d_class_loss", "d_labeled_accuracy",
+                                "g_feature_matching"),
     "wgan_fashion_mnist": ("d_loss", "g_loss"),
     "wgan_gp_fashion_mnist": ("d_loss", "g_loss", "d_gradient_penalty"),
     "lsgan_fashion_mnist": ("d_loss", "g_loss"),
@@ -44,7 +49,7 @@ def _train(experiment, workdir, idx_dir, steps, *extra):
                    "--no-progress", "--config.data.source=idx", f"--config.data.path={idx_dir}",
                    "--config.batch_size=16", f"--config.total_steps={steps}",
                    "--config.log_every=1", "--config.sample_every=2", "--config.ckpt_every=2",
-                   *(TINY_STYLE if experiment.startswith("stylegan") else TINY_DCGAN), *extra])
+                   *TINY.get(experiment, TINY_DCGAN), *extra])
 
 
 @pytest.mark.parametrize("experiment", sorted(EXPERIMENTS))
