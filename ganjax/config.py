@@ -213,6 +213,9 @@ def optimizer_config(name: str = "adam", learning_rate: float = 2e-4,
       name=name, learning_rate=learning_rate, b1=0.5, b2=0.999, eps=1e-8, momentum=0.9,
       nesterov=False, decay=0.9, schedule="constant", warmup_steps=0,
       end_learning_rate_factor=0.0, grad_clip_norm=0.0,
+      # {top-level layer name: m}: that layer learns at m × learning_rate (StyleGAN's mapping
+      # network: {"MappingNetwork_0": 0.01}); set in a config file (ganjax.optim.layer_scale)
+      lr_multipliers={},
       # cg: the β formula and its bounds (ganjax.optim.conjugate)
       beta="fr", beta_max=0.5, beta_scale=1.0,
       # orthogonal: mode, Newton–Schulz steps, projection options (ganjax.optim.orthogonal)

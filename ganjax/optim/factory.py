@@ -5,7 +5,9 @@ from ``OPTIMIZERS`` (adam, rmsprop, sgd, momentum, and ganjax's own ``cg`` and
 ``orthogonal``) and the hyper-parameters that optimizer reads. ``orthogonal`` in ``polar``
 mode sends biases and norm scales to Adam with ``b1``, ``b2``, ``eps`` and ``nesterov``. The learning rate is a
 schedule (``constant``, ``cosine``, ``linear``) with optional linear warm-up, and an optional
-global-norm clip runs first. New optimizers plug in with ``@register("name")``.
+global-norm clip runs first. ``lr_multipliers`` ({top-level layer: m}) scales chosen layers'
+learning rates (``ganjax.optim.layer_scale``). New optimizers plug in with
+``@register("name")``.
 """
 
 from typing import Callable
@@ -14,7 +16,7 @@ import ml_collections
 import optax
 
 from ganjax.errors import UserError
-from ganjax.optim import conjugate, orthogonal
+from ganjax.optim import conjugate, layer_scale, orthogonal
 
 Builder = Callable[[optax.ScalarOrSchedule, ml_collections.ConfigDict], optax.GradientTransformation]
 OPTIMIZERS: dict[str, Builder] = {}
@@ -98,5 +100,8 @@ def make(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTran
     tx = OPTIMIZERS[cfg.name](learning_rate_schedule(cfg, total_steps), cfg)
   except ValueError as e:  # a transform refusing a hyper-parameter is a config error
     raise UserError(f"optimizer {cfg.name!r}: {e}") from None
+  multipliers = dict(cfg.get("lr_multipliers", {}))
+  if multipliers:
+    tx = optax.chain(tx, layer_scale.scale_by_layer(multipliers))
   clip = cfg.get("grad_clip_norm", 0.0)
   return optax.chain(optax.clip_by_global_norm(clip), tx) if clip else tx
