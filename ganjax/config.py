@@ -253,6 +253,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_num_samples = 2000
   c.data = ml_collections.ConfigDict(dict(
       name="fashion_mnist", source="auto", path="", split="train", download=False,
+      # > 0: images zero-padded, centred, to pad_to × pad_to (28×28 data for 32×32 nets)
+      pad_to=0,
       # Semi-supervised runs: labelled examples per class (0: all) and their batch size.
       labels_per_class=0, labeled_batch_size=64))
   c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={},

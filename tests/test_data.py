@@ -54,6 +54,23 @@ def test_generated_idx_dataset_loads(idx_dir):
   assert len(test) == 64
 
 
+def test_padded_source_centres_the_images_in_zeros(idx_dir):
+  cfg = ml_collections.ConfigDict(dict(name="fashion_mnist", source="idx", path=idx_dir,
+                                       split="train", download=False))
+  plain = data.open_source(cfg)
+  padded = data.open_source(ml_collections.ConfigDict(dict(cfg, pad_to=33)))
+  assert padded.image_shape == (33, 33, 1) and len(padded) == len(plain)
+  np.testing.assert_array_equal(padded.labels, plain.labels)  # what labeled_subset reads
+  (images, labels), (small, small_labels) = padded.get(np.arange(8)), plain.get(np.arange(8))
+  assert images.shape == (8, 33, 33, 1) and images.dtype == np.uint8
+  np.testing.assert_array_equal(images[:, 2:30, 2:30], small)  # 5 rows/cols: 2 before, 3 after
+  images[:, 2:30, 2:30] = 0
+  assert not images.any() and small.any()
+  np.testing.assert_array_equal(labels, small_labels)
+  with pytest.raises(UserError, match="pad_to=20 is smaller than the 28×28"):
+    data.open_source(ml_collections.ConfigDict(dict(cfg, pad_to=20)))
+
+
 def test_environment_variable_locates_idx_files(idx_dir, monkeypatch):
   monkeypatch.setenv("GANJAX_FASHION_MNIST_DIR", idx_dir)
   cfg = ml_collections.ConfigDict(dict(name="fashion_mnist", source="idx", path="",

@@ -7,7 +7,8 @@ import numpy as np
 
 from ganjax.data.folder import load_folder
 from ganjax.data.idx import find_split, load_split
-from ganjax.data.pipeline import ArraySource, Batches, StackedBatches, labeled_subset  # noqa: F401
+from ganjax.data.pipeline import (ArraySource, Batches, PaddedSource, StackedBatches,  # noqa: F401
+                                  labeled_subset)
 from ganjax.errors import UserError
 
 # MNIST-format datasets read from IDX files: name -> (environment variable, default folder).
@@ -27,7 +28,14 @@ def open_source(cfg: ml_collections.ConfigDict):
   """Opens ``cfg.name`` from IDX files, TFDS or an image folder, as ``cfg.source`` says.
 
   ``auto``: IDX files when the name is an MNIST-format dataset and its files exist, else TFDS.
+  ``cfg.pad_to`` > 0 zero-pads every image, centred, to that size (``PaddedSource``).
   """
+  source = _open_source(cfg)
+  pad_to = cfg.get("pad_to", 0)
+  return PaddedSource(source, pad_to) if pad_to else source
+
+
+def _open_source(cfg: ml_collections.ConfigDict):
   if cfg.source not in SOURCES:
     raise UserError(f"unknown config.data.source {cfg.source!r}; choose from {', '.join(SOURCES)}")
   if cfg.source == "folder" or cfg.name == "folder":

@@ -27,6 +27,31 @@ class ArraySource:
     return self.images[indices], self.labels[indices]
 
 
+class PaddedSource:
+  """``source`` with every image zero-padded, centred, to ``size`` × ``size``: Fashion-MNIST's
+  28×28 at the 32×32 that the CIFAR-10 architectures (SNGAN, BigGAN) are built for. Other
+  attributes (labels, has_labels) are the wrapped source's."""
+
+  def __init__(self, source, size: int):
+    height, width = source.image_shape[:2]
+    if size < max(height, width):
+      raise UserError(f"config.data.pad_to={size} is smaller than the {height}×{width} images")
+    self.source = source
+    top, left = (size - height) // 2, (size - width) // 2
+    self.padding = ((0, 0), (top, size - height - top), (left, size - width - left), (0, 0))
+    self.image_shape = (size, size, *source.image_shape[2:])
+
+  def __getattr__(self, name):
+    return getattr(self.source, name)
+
+  def __len__(self) -> int:
+    return len(self.source)
+
+  def get(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = self.source.get(indices)
+    return np.pad(images, self.padding), labels
+
+
 class StepBatches:
   """A map from step number to batch, read ahead in a thread by :meth:`prefetch`."""
 
