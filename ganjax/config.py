@@ -159,6 +159,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.get("n_critic", 1) < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
   _validate_loss(config.loss)
+  if config.loss.get("d_entropy", 0.0) and not config.model.get("semi_supervised_classes", 0):
+    raise UserError("config.loss.d_entropy needs a semi-supervised discriminator; set "
+                    "config.model.semi_supervised_classes")
   guard = config.get("nonfinite")
   if guard is not None:
     if guard.action not in NONFINITE_ACTIONS:
@@ -265,11 +268,12 @@ def base_config() -> ml_collections.ConfigDict:
   # of BigGAN's orthogonal regularisation of G; class_weight: AC-GAN's class-loss weight.
   # G's objective: g_adversarial × its loss + feature_matching × ‖E φ_D(x) − E φ_D(G(z))‖²
   # (D's features) + perceptual × the same in the evaluation feature net's space.
-  # d_adversarial scales D's adversarial loss (0 with a semi-supervised D: a plain classifier).
+  # d_adversarial scales D's adversarial loss (0 with a semi-supervised D: a plain classifier);
+  # d_entropy weighs a semi-supervised D's class entropy on unlabelled images (minimised).
   c.loss = ml_collections.ConfigDict(dict(
       name="non_saturating", real_label=1.0, gradient_penalty=0.0, r1=0.0, weight_clip=0.0,
       g_orthogonal_reg=0.0, class_weight=1.0, g_adversarial=1.0, feature_matching=0.0,
-      perceptual=0.0, d_adversarial=1.0))
+      perceptual=0.0, d_adversarial=1.0, d_entropy=0.0))
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
   # Multi-host: every process runs the same command (ganjax.distributed); 1: one process.

@@ -88,7 +88,8 @@ class Experiment(NamedTuple):
                            perceptual_features=self._perceptual_features(),
                            perceptual_weight=c.loss.get("perceptual", 0.0),
                            semi_supervised=self.semi_supervised_classes > 0,
-                           d_adversarial_weight=c.loss.get("d_adversarial", 1.0))
+                           d_adversarial_weight=c.loss.get("d_adversarial", 1.0),
+                           d_entropy_weight=c.loss.get("d_entropy", 0.0))
 
   def _perceptual_features(self):
     if self.config.loss.get("perceptual", 0.0) <= 0:

@@ -30,6 +30,9 @@ and fake images, G on fake ones. With ``semi_supervised`` D returns ``(logsumexp
 (``SemiSupervisedDiscriminator``) and adds ``class_loss_weight`` × the class cross-entropy
 on the batch's labelled examples (``batch["labeled_image"]`` / ``["labeled_label"]``);
 ``d_adversarial_weight`` = 0 leaves that classifier alone (the supervised-only baseline).
+``d_entropy_weight`` > 0 adds that weight times the mean entropy of D's class distribution
+softmax(l(x)) on the unlabelled real batch, −E Σₖ pₖ log pₖ: entropy minimisation
+(Grandvalet & Bengio 2005), the conditional-entropy term of Dai et al. 2017's "bad GAN".
 
 Regularisers (``ganjax.regularizers``): ``d_penalty(critic, real, fake, key)`` adds a
 gradient or R1 penalty to every critic loss; ``d_weight_clip`` > 0 clips the critic's
@@ -94,7 +97,8 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     class_loss_weight: float = 0.0, g_adversarial_weight: float = 1.0,
                     feature_matching_weight: float = 0.0,
                     perceptual_features: Callable | None = None, perceptual_weight: float = 0.0,
-                    semi_supervised: bool = False, d_adversarial_weight: float = 1.0):
+                    semi_supervised: bool = False, d_adversarial_weight: float = 1.0,
+                    d_entropy_weight: float = 0.0):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def latents(key, local_batch):
@@ -133,6 +137,10 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
         terms = dict(d_class_loss=class_loss(labeled_logits, labeled[1]),
                      d_labeled_accuracy=jnp.mean(jnp.argmax(labeled_logits, -1) == labeled[1]))
         loss = loss + class_loss_weight * terms["d_class_loss"]
+        if d_entropy_weight > 0:  # confident predictions on the unlabelled real images
+          log_p = jax.nn.log_softmax(class_logits[:len(real)], axis=-1)
+          terms["d_entropy"] = -jnp.mean(jnp.sum(jnp.exp(log_p) * log_p, axis=-1))
+          loss = loss + d_entropy_weight * terms["d_entropy"]
       if acgan:  # AC-GAN: D classifies real and fake images
         real_class, fake_class = jnp.split(class_logits, 2)
         terms = dict(d_class_loss=class_loss(real_class, real_y) + class_loss(fake_class, fake_y),

@@ -52,6 +52,11 @@ def test_non_positive_values_are_refused():
     config_lib.load(DEMO, {"num_seeds": "0"})
 
 
+def test_entropy_minimisation_without_a_semi_supervised_d_is_refused():
+  with pytest.raises(UserError, match="d_entropy needs a semi-supervised discriminator"):
+    config_lib.load(DEMO, {"loss.d_entropy": "1.0"})
+
+
 def test_cli_override_forms():
   rest, overrides = config_lib.split_cli_overrides(
       ["train", "--config", "x.py", "--config.seed=3", "--config.batch_size", "8"])

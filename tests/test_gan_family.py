@@ -74,7 +74,9 @@ def test_experiment_trains_resumes_and_samples(experiment, idx_dir, tmp_path, ca
   assert out.stat().st_size > 0
 
 
-def _one_device_step(config, n_critic=1, **step_kwargs):
+def _one_device_step(config, n_critic=1, labeled=None, **step_kwargs):
+  """One step of ``config``'s nets from seed 0's state on a fixed batch of 8 (plus the
+  ``labeled`` (images, labels) of a semi-supervised D)."""
   generator, discriminator = models.build(config.model, (28, 28, 1), axis_name="batch")
   g_tx, d_tx = factory.make(config.optimizer.g, 10), factory.make(config.optimizer.d, 10)
   state = init_state(0, generator, discriminator, g_tx, d_tx, 8, (28, 28, 1))
@@ -85,9 +87,36 @@ def _one_device_step(config, n_critic=1, **step_kwargs):
       d_penalty=regularizers.discriminator_penalty(config.loss.gradient_penalty, config.loss.r1),
       d_weight_clip=config.loss.weight_clip, g_orthogonal_reg=config.loss.g_orthogonal_reg,
       **step_kwargs)
-  batch = {"image": jax.random.uniform(jax.random.PRNGKey(5), (n_critic, 8, 28, 28, 1)) * 2 - 1}
+  batch = {"image": _reals(n_critic)}
+  if labeled is not None:
+    batch.update(labeled_image=labeled[0][None], labeled_label=labeled[1][None])
   return jax.jit(jax.vmap(step, axis_name="batch"))(
       jax.tree.map(lambda x: x[None], state), jax.tree.map(lambda x: x[None], batch))
+
+
+def _reals(n_critic=1):
+  return jax.random.uniform(jax.random.PRNGKey(5), (n_critic, 8, 28, 28, 1)) * 2 - 1
+
+
+def test_entropy_minimisation_adds_the_class_entropy_of_the_unlabelled_reals():
+  config = _tiny_config(name="non_saturating")
+  config.model.semi_supervised_classes = 10
+  labeled = (_reals()[0][:4], jnp.array([0, 1, 2, 3]))
+  kwargs = dict(semi_supervised=True, class_loss_weight=1.0, labeled=labeled)
+  plain = _one_device_step(config, **kwargs)[1]
+  entropic = _one_device_step(config, d_entropy_weight=2.0, **kwargs)[1]
+  # D (no dropout, no noise) of seed 0's state on the same real batch, by numpy.
+  generator, discriminator = models.build(config.model, (28, 28, 1), axis_name="batch")
+  tx = factory.make(config.optimizer.d, 10)
+  state = init_state(0, generator, discriminator, tx, tx, 8, (28, 28, 1))
+  _, logits = discriminator.apply({"params": state.d_params}, _reals()[0], train=False)
+  p = np.exp(np.asarray(logits, np.float64))
+  p /= p.sum(-1, keepdims=True)
+  expected = -np.mean(np.sum(p * np.log(p), axis=-1))
+  assert "d_entropy" not in plain and 0 < expected < np.log(10)
+  np.testing.assert_allclose(entropic["d_entropy"][0], expected, rtol=1e-5)
+  np.testing.assert_allclose(entropic["d_loss"][0], plain["d_loss"][0] + 2.0 * expected,
+                             rtol=1e-5)
 
 
 def _tiny_config(**loss):
