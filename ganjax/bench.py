@@ -17,7 +17,9 @@ achieved GFLOP/s against ``matmul_peak`` (a 2048² float32 matmul, measured firs
 buffer sizes and the process's peak resident memory; the DCGAN line also what an async
 Orbax checkpoint costs at the default interval (``checkpoint_overhead_fraction``). ``--compare torch`` times a PyTorch
 eager implementation of the same DCGAN (``ganjax.bench_torch``) in the same process and
-prints ``dcgan_step_torch`` and the ratio ``dcgan_step_vs_torch`` (> 1: ganjax is faster).
+prints ``dcgan_step_torch`` and the ratio ``dcgan_step_vs_torch`` (> 1: ganjax is faster),
+on the GPU when JAX runs on one. ``--compute-dtype bfloat16`` runs the nets' matmuls and
+convolutions in bfloat16 (float32 parameters); the PyTorch reference stays float32.
 Timings are medians over ``--repeats`` timed blocks of ``--steps`` steps, after warm-up.
 """
 
@@ -39,8 +41,10 @@ from ganjax.parallel import DataParallel
 MATMUL_N = 2048
 
 
-def model_config(model: str, batch: int, upsample: str = "subpixel"):
-  """The benchmarked experiment: the tutorial DCGAN or the MLP GAN, Adam 2e-4 β1 0.5."""
+def model_config(model: str, batch: int, upsample: str = "subpixel",
+                 compute_dtype: str = "float32"):
+  """The benchmarked experiment: the tutorial DCGAN or the MLP GAN, Adam 2e-4 β1 0.5, its
+  matmuls and convolutions in ``compute_dtype`` (parameters stay float32)."""
   config = config_lib.base_config()
   if model == "dcgan":
     config.model = config_lib.dcgan28_model(width=64, kernel_size=5)
@@ -49,6 +53,7 @@ def model_config(model: str, batch: int, upsample: str = "subpixel"):
     config.model = config_lib.mlp_model()
   else:
     raise ValueError(f"unknown bench model {model!r}; choose dcgan or mlp")
+  config.model.compute_dtype = compute_dtype
   config.data.name = "fashion_mnist"
   config.batch_size = batch
   config.data.image_shape = (28, 28, 1)
@@ -223,7 +228,8 @@ def bench_pipeline(config, steps: int) -> dict:
 
 def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 3,
         compare: str | None = None, upsample: str = "subpixel", mode: str = "shard_map",
-        devices: int = 1, num_seeds: int = 8, emit=print) -> list[dict]:
+        devices: int = 1, num_seeds: int = 8, compute_dtype: str = "float32",
+        emit=print) -> list[dict]:
   """Every measurement, each passed to ``emit`` as a JSON line as soon as it is taken."""
   results = []
 
@@ -234,21 +240,22 @@ def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 
   peak = matmul_peak()
   out({"name": "matmul_peak", "gflop_per_s": round(peak, 1), "n": MATMUL_N,
        "images_per_s": None, "devices": [d.device_kind for d in jax.local_devices()][:1],
-       "cpu_count": os.cpu_count(), "jax": jax.__version__})
+       "cpu_count": os.cpu_count(), "jax": jax.__version__, "compute_dtype": compute_dtype})
   models = ("dcgan", "mlp") if model == "all" else (model,)
-  dcgan = model_config("dcgan", batch, upsample)
+  dcgan = model_config("dcgan", batch, upsample, compute_dtype)
   for name in models:
-    config = model_config(name, batch, upsample)
+    config = model_config(name, batch, upsample, compute_dtype)
     out(bench_step(f"{name}_step", config, steps, repeats, peak, mode, devices,
                    checkpoint_every=config.ckpt_every if name == "dcgan" else 0))
   if "mlp" in models:
-    out(bench_seeds("mlp_seeds_vmap", model_config("mlp", batch), num_seeds, steps, repeats))
+    mlp = model_config("mlp", batch, compute_dtype=compute_dtype)
+    out(bench_seeds("mlp_seeds_vmap", mlp, num_seeds, steps, repeats))
   if "dcgan" in models:
     out(bench_sampling(dcgan, max(2, steps // 4), repeats))
   out(bench_pipeline(dcgan, 4 * steps))
   if compare == "torch" and "dcgan" in models:
     from ganjax import bench_torch
-    torch_result = bench_torch.bench_dcgan_step(batch, steps, repeats)
+    torch_result = bench_torch.bench_dcgan_step(batch, steps, repeats, jax.default_backend())
     out(torch_result)
     ours = next(r for r in results if r["name"] == "dcgan_step")
     out({"name": "dcgan_step_vs_torch", "images_per_s": None,

@@ -69,7 +69,7 @@ def cmd_bench(args, overrides) -> None:
     raise UserError("--batch, --steps, --repeats and --num-seeds must be positive "
                     "(--devices >= 0)")
   bench.run(args.model, args.batch, args.steps, args.repeats, args.compare, args.upsample,
-            args.parallel, args.devices, args.num_seeds)
+            args.parallel, args.devices, args.num_seeds, args.compute_dtype)
 
 
 def run_info(workdir: str) -> dict:
@@ -147,6 +147,8 @@ def parser() -> argparse.ArgumentParser:
                  help="the DCGAN generator's upsampling")
   b.add_argument("--parallel", default="shard_map", choices=("shard_map", "pmap"))
   b.add_argument("--devices", type=int, default=1, help="local devices (0: all)")
+  b.add_argument("--compute-dtype", default="float32", choices=("float32", "bfloat16"),
+                 help="the nets' matmul/convolution dtype (bfloat16: for GPUs and TPUs)")
   b.add_argument("--num-seeds", type=int, default=8,
                  help="MLP GANs in the vmapped-seeds measurement")
   b.set_defaults(fn=cmd_bench)
