@@ -90,11 +90,21 @@ def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
     ok = [r for r in mine if r["status"] == "ok"]
     summary = dict(cell=cell, runs=len(mine), ok=len(ok),
                    steps="/".join(str(n) for n in sorted({r["steps"] for r in mine})),
-                   train_seconds=stats.mean_ci([r["train_seconds"] for r in mine]))
+                   train_seconds=stats.mean_ci([r["train_seconds"] for r in mine]),
+                   rollbacks=rollback_note(mine))
     for metric in sweep.metrics:
       summary[metric] = stats.mean_ci([r.get(metric, float("nan")) for r in ok])
     out.append(summary)
   return out
+
+
+def rollback_note(rows: list[dict]) -> str:
+  """``×s (n/N)``: the smallest final learning-rate factor of a cell's runs and how many
+  rolled back (each non-finite rollback multiplies both rates by ``nonfinite.lr_factor``),
+  or ``—`` when none did. A rolled-back run trained at a lower rate than its cell names."""
+  scales = [r.get("final_lr_scale", float("nan")) for r in rows]
+  lowered = [s for s in scales if np.isfinite(s) and s < 1.0]
+  return f"×{min(lowered):g} ({len(lowered)}/{len(rows)})" if lowered else "—"
 
 
 def x_factor(sweep: Sweep) -> str:
@@ -147,16 +157,21 @@ def plot_metrics(path: str, sweep: Sweep, summaries: list[dict]) -> None:
   fig, axes = plt.subplots(1, len(sweep.metrics), figsize=(5.5 * len(sweep.metrics), 4),
                            squeeze=False, layout="constrained")
   for ax, metric in zip(axes[0], sweep.metrics):
-    for label, group in _series(summaries, x).items():
+    for i, (label, group) in enumerate(_series(summaries, x).items()):
       xs = [positions[s["cell"].factors[x]] if categorical else s["cell"].factors[x]
             for s in group]
       means = [s[metric].mean for s in group]
       errors = [0.0 if np.isnan(s[metric].half_width) else s[metric].half_width for s in group]
-      ax.errorbar(xs, means, yerr=errors, marker="o", capsize=3, label=label)
+      # past the 10 colours of the cycle, another line style and marker tell series apart
+      ax.errorbar(xs, means, yerr=errors, marker="os^"[i // 10 % 3], capsize=3, label=label,
+                  linestyle=("-", "--", ":")[i // 10 % 3])
     ax.set_xscale("linear" if categorical else scale)
     if categorical:  # after set_xscale, which resets the ticks
       ax.set_xticks(list(positions.values()), [describe(v) for v in positions], rotation=30,
                     ha="right")
+    else:  # the swept values themselves, not a log axis's 3×10⁻¹ minor labels
+      ax.set_xticks(list(positions), [describe(v) for v in positions])
+      ax.minorticks_off()
     ax.set_xlabel(x)
     ax.set_ylabel(f"{metric} (mean ± 95% CI)")
     ax.grid(alpha=0.3)
@@ -299,12 +314,22 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
            "| " + " | ".join(factors + ["ok/runs"] + list(sweep.metrics)
                             + ["steps", "train s/run"]) + " |",
            "|" + "---|" * (len(factors) + len(sweep.metrics) + 3)]
+  rolled = any(s["rollbacks"] != "—" for s in summaries)
+  if rolled:
+    lines[-2] = lines[-2][:-2] + " | lr after rollbacks |"
+    lines[-1] += "---|"
   for s in summaries:
     cells = [describe(s["cell"].factors.get(f, "")) for f in factors]
     cells += [f"{s['ok']}/{s['runs']}"] + [str(s[m]) for m in sweep.metrics]
-    cells += [s["steps"], str(s["train_seconds"])]
+    cells += [s["steps"], str(s["train_seconds"])] + ([s["rollbacks"]] if rolled else [])
     lines.append("| " + " | ".join(cells) + " |")
-  lines += ["", "Every run is a row of `results.csv`; its directory is its `workdir` column.", ""]
+  lines += ["", "Every run is a row of `results.csv`; its directory is its `workdir` column."]
+  if rolled:
+    lines += ["\"lr after rollbacks\": runs whose loss went non-finite went back to a checkpoint "
+              "with both learning rates lowered (`config.nonfinite`); the smallest final factor "
+              "and how many runs of the cell rolled back. Those runs trained at less than the "
+              "rate their cell names, from the checkpoint on."]
+  lines += [""]
   lines += across_x(sweep, summaries)
   for title, path in plots:
     lines += [f"## {title}", "", f"![{title}]({path})", ""]

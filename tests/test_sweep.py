@@ -67,6 +67,13 @@ def test_grad_norm_spread_is_log10_of_max_over_min():
   assert np.isnan(report.grad_norm_spread(records, "d_grad_norm/"))  # one layer: no spread
 
 
+def test_rollback_note_names_the_lowest_learning_rate_factor_and_how_many_runs():
+  rows = [{"final_lr_scale": 1.0}, {"final_lr_scale": 0.25}, {"final_lr_scale": 0.5},
+          {"final_lr_scale": float("nan")}]
+  assert report.rollback_note(rows) == "×0.25 (2/4)"
+  assert report.rollback_note(rows[:1] + rows[3:]) == "—"
+
+
 @pytest.mark.parametrize("values, scale", [
     ([1e-4, 1e-3, 1e-2], "log"), ([10, 100, 0], "categories"), ([0.0, 0.5, 1.0], "linear"),
     ([0.25, 1.0, 4.0], "log"), ([2, 5], "linear"), (["adam", "cg"], "categories"),
