@@ -198,9 +198,11 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     labeled = (batch["labeled_image"], batch["labeled_label"]) if semi_supervised else None
     carry = (state.d_params, state.d_batch_stats, state.d_opt_state, state.g_batch_stats)
     if n_critic > 1:  # None (no labels) stays None under tree.map
+      # Unrolled: XLA:CPU ran this loop's convolutions 27x slower as a while loop (SNGAN at
+      # channels 32, n_critic 5: 75.7 s against 2.8 s per step; WGAN-GP's DCGAN 3.9x).
       carry, _ = jax.lax.scan(critic, carry, (
           *jax.tree.map(lambda x: x[:-1], (reals, real_labels, labeled)),
-          jnp.arange(n_critic - 1)))
+          jnp.arange(n_critic - 1)), unroll=True)
     d_params, d_stats, d_opt, g_stats = carry
 
     # Last critic update and the generator update share one generator forward.
