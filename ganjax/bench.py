@@ -10,7 +10,9 @@ Prints one JSON line per measurement, each with ``name`` and ``images_per_s``:
   states, with the images/s of the same runs stepped one after another;
 * ``dcgan_sampling``: eval-mode generator forwards, batch 500;
 * ``data_pipeline``: ``data.Batches`` with prefetch to the device, on the offline
-  Fashion-MNIST files when present (else on random images of the same shape).
+  Fashion-MNIST files when present (else on random images of the same shape);
+  ``data_pipeline_on_device``: the same batches gathered from a copy of the dataset on the
+  device (``config.data.on_device``).
 
 Step lines also give the step's FLOPs (XLA's cost analysis of the compiled step), the
 achieved GFLOP/s against ``matmul_peak`` (a 2048² float32 matmul, measured first), XLA's
@@ -208,8 +210,9 @@ def bench_sampling(config, steps: int, repeats: int, batch: int = 500) -> dict:
   return {"name": "dcgan_sampling", "images_per_s": round(batch / seconds, 1), "batch": batch}
 
 
-def bench_pipeline(config, steps: int) -> dict:
-  """``data.Batches`` → prefetch → device, as the training loop consumes it."""
+def bench_pipeline(config, steps: int, on_device: bool = False) -> dict:
+  """``data.Batches`` → prefetch → device, as the training loop consumes it; with
+  ``on_device`` the dataset is on the device and only the indices travel (``data.on_device``)."""
   try:
     source = data.open_source(config.data)
     dataset = config.data.name
@@ -218,11 +221,16 @@ def bench_pipeline(config, steps: int) -> dict:
     source, dataset = data.ArraySource(images, np.zeros(60000, np.int32)), "random"
   parallel = DataParallel("shard_map", 1)
   batches = data.Batches(source, config.batch_size, config.n_critic, 0)
+  transform = parallel.put_batch
+  if on_device:
+    batches, transform = data.DeviceBatches([batches], parallel), lambda batch: batch
+    jax.block_until_ready(batches(0))  # compiles the gather
   start = time.perf_counter()
-  for _, batch in batches.prefetch(0, steps, transform=parallel.put_batch):
+  for _, batch in batches.prefetch(0, steps, transform=transform):
     jax.block_until_ready(batch)
   seconds = time.perf_counter() - start
-  return {"name": "data_pipeline", "images_per_s": round(steps * config.batch_size / seconds, 1),
+  return {"name": "data_pipeline_on_device" if on_device else "data_pipeline",
+          "images_per_s": round(steps * config.batch_size / seconds, 1),
           "batch": config.batch_size, "dataset": dataset}
 
 
@@ -253,6 +261,7 @@ def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 
   if "dcgan" in models:
     out(bench_sampling(dcgan, max(2, steps // 4), repeats))
   out(bench_pipeline(dcgan, 4 * steps))
+  out(bench_pipeline(dcgan, 4 * steps, on_device=True))
   if compare == "torch" and "dcgan" in models:
     from ganjax import bench_torch
     torch_result = bench_torch.bench_dcgan_step(batch, steps, repeats, jax.default_backend())

@@ -259,7 +259,9 @@ def base_config() -> ml_collections.ConfigDict:
       # > 0: images zero-padded, centred, to pad_to × pad_to (28×28 data for 32×32 nets)
       pad_to=0,
       # Semi-supervised runs: labelled examples per class (0: all) and their batch size.
-      labels_per_class=0, labeled_batch_size=64))
+      labels_per_class=0, labeled_batch_size=64,
+      # True: the whole dataset on every device, batches gathered there (ganjax.data.device)
+      on_device=False))
   c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={},
                                           **model_keys()))
   # Loss family (ganjax.losses) and regularisers (ganjax.regularizers); 0 turns one off.

@@ -105,8 +105,17 @@ class DataParallel:
     if self.mode == "pmap":
       def split(x):
         return np.moveaxis(x.reshape(*x.shape[:a], self.num_devices, -1, *x.shape[a + 1:]), a, 0)
-      return jax.device_put(jax.tree.map(split, batch), NamedSharding(self.mesh, P(AXIS)))
-    return jax.device_put(batch, NamedSharding(self.mesh, self._batch_spec()))
+      batch = jax.tree.map(split, batch)
+    return jax.device_put(batch, self.batch_sharding())
+
+  def batch_sharding(self) -> NamedSharding:
+    """Where :meth:`put_batch` places a batch: split over the devices along the batch axis
+    (pmap: a leading device axis in front of it)."""
+    return NamedSharding(self.mesh, P(AXIS) if self.mode == "pmap" else self._batch_spec())
+
+  def put_replicated(self, tree):
+    """Host arrays → one whole copy on each of this process's devices."""
+    return jax.device_put(tree, NamedSharding(self.mesh, P()))
 
   def get_metrics(self, metrics) -> list[dict]:
     """Device metrics (already averaged over devices) → host floats, one dict per seed."""

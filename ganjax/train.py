@@ -356,8 +356,12 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
     return data.Batches(source, config.batch_size, config.n_critic, seed, exp.value_range,
                         labeled)
 
-  batches = (seed_batches(seeds[0]) if len(seeds) == 1
-             else data.StackedBatches([seed_batches(s) for s in seeds]))
+  runs = [seed_batches(s) for s in seeds]
+  if config.data.get("on_device", False):
+    batches, to_device = data.DeviceBatches(runs, parallel), lambda batch: batch
+  else:
+    batches = runs[0] if len(runs) == 1 else data.StackedBatches(runs)
+    to_device = parallel.put_batch
   test_accuracy = TestAccuracy(exp) if exp.semi_supervised_classes else None
 
   def seed_state(state: GANState, k: int) -> GANState:
@@ -440,7 +444,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
   try:
     while done < total and not stop.requested:
       rolled_back = False
-      for step, batch in batches.prefetch(done, total, transform=parallel.put_batch):
+      for step, batch in batches.prefetch(done, total, transform=to_device):
         if stop.requested:
           break
         state, metrics = step_fn(state, batch)

@@ -16,14 +16,14 @@ def test_bench_prints_json_lines_with_flops_of_the_mlp_step(capsys):
                    "--repeats", "1", "--num-seeds", "2"]) == 0
   lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
   assert [r["name"] for r in lines] == ["matmul_peak", "mlp_step", "mlp_seeds_vmap",
-                                        "data_pipeline"]
+                                        "data_pipeline", "data_pipeline_on_device"]
   assert lines[0]["gflop_per_s"] > 0
   step = lines[1]
   assert step["images_per_s"] > 0 and step["batch"] == 8 and step["peak_rss_mb"] > 0
   seeds = lines[2]
   assert seeds["num_seeds"] == 2 and seeds["images_per_s"] > 0
   assert seeds["vmap_over_sequential"] > 0
-  assert lines[3]["images_per_s"] > 0
+  assert lines[3]["images_per_s"] > 0 and lines[4]["images_per_s"] > 0
   # One step: G forward on 8 latents; D forward and backward on 8 real + 8 fake; D forward
   # and backward on the 8 fakes for G's gradient, and G's backward. A backward pass costs
   # about twice its forward, so the matmuls alone are ≈ 3 × (G(8) + D(16) + D(8)) forwards.

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ganjax import data
+from conftest import run_info
+from ganjax import cli, data
 from ganjax.data.idx import load_split, read_idx, write_idx
 from ganjax.errors import UserError
+from ganjax.parallel import DataParallel
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32, np.float32])
@@ -101,6 +103,39 @@ def test_prefetch_yields_the_same_batches(idx_dir):
   assert [s for s, _ in got] == list(range(3, 12))
   for step, batch in got:
     np.testing.assert_array_equal(batch["image"], batches(step)["image"])
+
+
+@pytest.mark.parametrize("mode,devices,seeds", [("shard_map", 1, 1), ("shard_map", 8, 1),
+                                                 ("pmap", 8, 1), ("pmap", 8, 2)])
+def test_device_batches_equal_the_host_batches_bit_for_bit(idx_dir, mode, devices, seeds):
+  images, labels = load_split(idx_dir, "train")
+  source = data.PaddedSource(data.ArraySource(images, labels), 32)
+  parallel = DataParallel(mode, devices, seeds)
+  runs = [data.Batches(source, 16, 2, seed=3 + k, value_range=(-1.0, 1.0),
+                       labeled=(data.labeled_subset(labels, 2, seed=3 + k), 8))
+          for k in range(seeds)]
+  host = runs[0] if seeds == 1 else data.StackedBatches(runs)
+  on_device = data.DeviceBatches(runs, parallel)
+  for step in (0, 7, 8, 3):  # across the epoch boundary (8 steps per epoch)
+    got, want = on_device(step), parallel.put_batch(host(step))
+    assert sorted(got) == sorted(want) == ["image", "label", "labeled_image", "labeled_label"]
+    for key in want:
+      assert got[key].sharding.is_equivalent_to(want[key].sharding, want[key].ndim), key
+      assert got[key].dtype == want[key].dtype
+      np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(want[key]))
+  assert float(np.asarray(on_device(0)["image"]).max()) == 1.0
+  assert [s for s, _ in on_device.prefetch(2, 5)] == [2, 3, 4]
+
+
+def test_training_on_device_data_is_bit_identical(tiny_config, tmp_path, capsys):
+  digests = []
+  for on_device in (False, True):
+    workdir = tmp_path / str(on_device)
+    assert cli.main(["train", "--config", tiny_config, "--workdir", str(workdir), "--no-progress",
+                     "--config.total_steps=4", "--config.parallel.mode=pmap",
+                     f"--config.data.on_device={on_device}"]) == 0
+    digests.append(run_info(workdir, capsys)["state_digest"])
+  assert digests[0] == digests[1]
 
 
 def test_image_folder(tmp_path):

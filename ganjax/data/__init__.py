@@ -5,6 +5,7 @@ import os
 import ml_collections
 import numpy as np
 
+from ganjax.data.device import DeviceBatches  # noqa: F401
 from ganjax.data.folder import load_folder
 from ganjax.data.idx import find_split, load_split
 from ganjax.data.pipeline import (ArraySource, Batches, PaddedSource, StackedBatches,  # noqa: F401

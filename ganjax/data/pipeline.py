@@ -117,19 +117,30 @@ class Batches(StepBatches):
       self._perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.source))
     return self._perm[i * self.per_step:(i + 1) * self.per_step]
 
-  def _examples(self, indices: np.ndarray, batch: int, prefix: str = "") -> dict:
-    images, labels = self.source.get(indices)
-    images = images.astype(np.float32) * self._scale + self._shift
-    return {prefix + "image": images.reshape(self.n_critic, batch, *images.shape[1:]),
-            prefix + "label": labels.reshape(self.n_critic, batch)}
+  def scale_table(self) -> np.ndarray:
+    """float32 value of each uint8 level: what ``__call__`` maps pixel values to."""
+    return self._scale_images(np.arange(256, dtype=np.uint8))
 
-  def __call__(self, step: int) -> dict:
-    out = self._examples(self.indices(step), self.batch_size)
+  def _scale_images(self, images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) * self._scale + self._shift
+
+  def plan(self, step: int) -> dict:
+    """The dataset indices of step ``step``'s examples: ``{"": (n_critic, B)}``, and with a
+    labelled subset ``"labeled_": (n_critic, labelled batch)``."""
+    out = {"": self.indices(step).reshape(self.n_critic, self.batch_size)}
     if self.labeled is not None:
       subset, batch = self.labeled
       rng = np.random.default_rng([self.seed, int(step), 1])
       picked = rng.choice(subset, self.n_critic * batch, replace=len(subset) < self.n_critic * batch)
-      out.update(self._examples(picked, batch, "labeled_"))
+      out["labeled_"] = picked.reshape(self.n_critic, batch)
+    return out
+
+  def __call__(self, step: int) -> dict:
+    out = {}
+    for prefix, indices in self.plan(step).items():
+      images, labels = self.source.get(indices.reshape(-1))
+      out[prefix + "image"] = self._scale_images(images).reshape(*indices.shape, *images.shape[1:])
+      out[prefix + "label"] = labels.reshape(indices.shape)
     return out
 
 
