@@ -24,6 +24,7 @@ import sys
 import time
 from typing import Any, NamedTuple
 
+import jax
 import ml_collections
 
 from ganjax import config as config_lib
@@ -323,6 +324,11 @@ def run_sweep(sweep_path: str, workdir: str, overrides: dict[str, str] | None = 
       print(f"ganjax sweep: {which}/{len(runs)}: {unit.runs[0].cell.name} seed {seeds}",
             file=sys.stderr)
       outcome = _train_unit(unit, progress)
+      # Each run compiles its own programs, and XLA:CPU keeps every one's code mapped until
+      # it is released: a tiny 4-run sweep left ~5000 memory maps behind, and at Linux's
+      # limit (65,530) the process dies in a segfault. The persistent compilation cache
+      # makes compiling again cheap.
+      jax.clear_caches()
       if outcome == "stopped":
         stopped = True
         break
