@@ -2,9 +2,10 @@
 
 :class:`~ganjax.data.pipeline.Batches` builds every batch on the host and copies it to the
 devices: on an H100 ~0.7 ms per 128 Fashion-MNIST images against a 2 ms DCGAN step, a
-margin of only 2.9× (and one host thread's worth of the GIL). With ``config.data.on_device`` the uint8 images and labels are
-copied to every device once (Fashion-MNIST: 47 MB), and a step sends only its indices
-(B int32); one small compiled gather turns them into the batch where the step runs.
+margin of only 2.9× (and one host thread's worth of the GIL). With
+``config.data.on_device`` the uint8 images and labels are copied to every device once
+(Fashion-MNIST: 47 MB), and a step sends only its indices (B int32); one small compiled
+gather turns them into the batch where the step runs.
 
 The batches are bit-identical to ``Batches``'s: the same indices, and pixel values read
 from a 256-entry table that ``Batches`` computes with its own scaling. The dataset must fit
