@@ -15,7 +15,7 @@ in each device's memory, beside the model.
 import jax
 import numpy as np
 
-from ganjax.data.pipeline import Batches, StepBatches
+from ganjax.data.pipeline import Batches, StepBatches, stack_over_seeds
 from ganjax.errors import UserError
 
 
@@ -36,8 +36,7 @@ class DeviceBatches(StepBatches):
 
   def __call__(self, step: int) -> dict:
     plans = [run.plan(step) for run in self.runs]
-    plan = plans[0] if len(plans) == 1 else {
-        key: np.stack([p[key] for p in plans]) for key in plans[0]}
+    plan = plans[0] if len(plans) == 1 else stack_over_seeds(plans)
     return self._gather(self.dataset, self.parallel.put_batch(plan))
 
 

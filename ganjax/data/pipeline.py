@@ -152,8 +152,12 @@ class StackedBatches(StepBatches):
     self.runs = runs
 
   def __call__(self, step: int) -> dict:
-    batches = [run(step) for run in self.runs]
-    return {k: np.stack([b[k] for b in batches]) for k in batches[0]}
+    return stack_over_seeds([run(step) for run in self.runs])
+
+
+def stack_over_seeds(per_seed: list[dict]) -> dict:
+  """K dicts of equally shaped arrays → one dict of arrays with a leading axis of size K."""
+  return {key: np.stack([d[key] for d in per_seed]) for key in per_seed[0]}
 
 
 def labeled_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
