@@ -240,6 +240,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.n_critic = 1                  # discriminator updates per generator update
   c.latent_dim = 100
   c.ema_decay = 0.0               # > 0 keeps an EMA of the generator for sampling
+  c.d_ema_decay = 0.0             # > 0 keeps an EMA of D; a semi-supervised D's test_accuracy uses it
   c.log_every = 50
   c.log_layer_norms = False       # per-layer gradient and update norms in the metrics
   c.ckpt_every = 500
@@ -313,7 +314,7 @@ def mlp_model(hidden: tuple = (128, 128, 100), d_hidden: tuple = (128, 128)) -> 
   return ml_collections.ConfigDict(dict(
       name="mlp", **model_keys(),
       generator=dict(hidden=hidden, hidden_activation="relu", output_activation="sigmoid",
-                     dropout=0.0),
+                     dropout=0.0, batch_norm=False),
       discriminator=dict(hidden=d_hidden, hidden_activation="leaky_relu", dropout=0.0,
                          spectral_norm=False, weight_norm=False, input_noise_std=0.0,
                          noise_std=0.0)))

@@ -23,6 +23,7 @@ class GANState:
     g_batch_stats, d_batch_stats: batch-norm running statistics ({} when a net has none).
     g_opt_state, d_opt_state: optax states.
     ema_params: exponential moving average of ``g_params``, or None when EMA is off.
+    d_ema_params: the same for ``d_params`` (a semi-supervised D classifies with it).
     lr_scale: float32 factor on both learning rates, lowered by each NaN rollback; the host
       builds the optimizers with it (``ganjax.train``).
     rejected_steps: int32, steps whose update was dropped for a non-finite loss or gradient.
@@ -38,6 +39,7 @@ class GANState:
   g_opt_state: optax.OptState
   d_opt_state: optax.OptState
   ema_params: Any = None
+  d_ema_params: Any = None
   lr_scale: jax.Array = None
   rejected_steps: jax.Array = None
   nonfinite_streak: jax.Array = None
@@ -46,7 +48,7 @@ class GANState:
 
 def init_state(seed: int, generator, discriminator, g_tx: optax.GradientTransformation,
                d_tx: optax.GradientTransformation, latent_dim: int, image_shape,
-               use_ema: bool = False) -> GANState:
+               use_ema: bool = False, use_d_ema: bool = False) -> GANState:
   """Initialises both networks and optimizers from ``seed`` (pure; works under eval_shape)."""
   rng = jax.random.PRNGKey(seed)
   g_key, d_key, run_key = jax.random.split(rng, 3)
@@ -67,6 +69,7 @@ def init_state(seed: int, generator, discriminator, g_tx: optax.GradientTransfor
       g_opt_state=g_tx.init(g_params),
       d_opt_state=d_tx.init(d_params),
       ema_params=jax.tree.map(jnp.copy, g_params) if use_ema else None,
+      d_ema_params=jax.tree.map(jnp.copy, d_params) if use_d_ema else None,
       lr_scale=jnp.ones((), jnp.float32),
       rejected_steps=jnp.zeros((), jnp.int32),
       nonfinite_streak=jnp.zeros((), jnp.int32),

@@ -65,7 +65,7 @@ class Experiment(NamedTuple):
     c = self.config
     return init_state(c.seed if seed is None else seed, self.generator, self.discriminator,
                       self.g_tx, self.d_tx, c.latent_dim, self.image_shape,
-                      use_ema=c.ema_decay > 0)
+                      use_ema=c.ema_decay > 0, use_d_ema=c.get("d_ema_decay", 0.0) > 0)
 
   def train_step(self, global_batch: int):
     c = self.config
@@ -76,7 +76,8 @@ class Experiment(NamedTuple):
                                                  c.loss.get("r1", 0.0))
     return make_train_step(self.generator, self.discriminator, g_loss, d_loss, self.g_tx,
                            self.d_tx, latent_dim=c.latent_dim, global_batch=global_batch,
-                           n_critic=c.n_critic, ema_decay=c.ema_decay, axis_name=AXIS,
+                           n_critic=c.n_critic, ema_decay=c.ema_decay,
+                           d_ema_decay=c.get("d_ema_decay", 0.0), axis_name=AXIS,
                            log_layer_norms=c.get("log_layer_norms", False),
                            max_nonfinite=c.nonfinite.max_consecutive, d_penalty=penalty,
                            d_weight_clip=c.loss.get("weight_clip", 0.0),
@@ -276,7 +277,8 @@ class BestByFID:
 
 
 class TestAccuracy:
-  """A semi-supervised D's class accuracy on the test split (the train split if none)."""
+  """A semi-supervised D's class accuracy on the test split (the train split if none), with
+  D's EMA parameters when ``d_ema_decay`` > 0 (as Salimans et al. 2016 evaluate)."""
 
   def __init__(self, exp: Experiment):
     images, self.labels = data.test_split(exp.config.data)
@@ -287,7 +289,8 @@ class TestAccuracy:
   def __call__(self, state: GANState, batch: int = 1000) -> float:
     correct = 0
     for start in range(0, len(self.images), batch):
-      logits = _class_logits(self.discriminator, state.d_params, state.d_batch_stats,
+      params = state.d_params if state.d_ema_params is None else state.d_ema_params
+      logits = _class_logits(self.discriminator, params, state.d_batch_stats,
                              self.images[start:start + batch])
       correct += int(np.sum(np.argmax(logits, -1) == self.labels[start:start + batch]))
     return correct / len(self.images)

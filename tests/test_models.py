@@ -43,6 +43,39 @@ def test_mlp_default_widths():
       (784, 128), (128, 128), (128, 1)]
 
 
+def test_batch_normalised_mlp_generator_matches_numpy():
+  # Salimans et al. 2016's semi-supervised MNIST G: dense (no bias) → batch norm → softplus
+  # per hidden layer. Training normalises with the batch's statistics, evaluation with the
+  # running ones (updated with momentum 0.9 from 0 mean, 1 variance).
+  config = ml_collections.ConfigDict(dict(
+      name="mlp", discriminator={},
+      generator=dict(hidden=(6, 5), batch_norm=True, hidden_activation="softplus")))
+  g, _ = models.build(config, (2, 2, 1), axis_name=None)
+  z = np.asarray(jax.random.normal(jax.random.PRNGKey(0), (9, 4)))
+  variables = g.init(jax.random.PRNGKey(1), jnp.asarray(z), train=False)
+  params = variables["params"]
+  assert "bias" not in params["Dense_0"] and "bias" in params["Dense_2"]
+  # Scales and offsets away from their initial 1 and 0, so an unused one shows.
+  for i, width in enumerate((6, 5)):
+    params[f"BatchNorm_{i}"] = {"scale": np.linspace(0.5, 1.5, width),
+                                "bias": np.linspace(-0.3, 0.3, width)}
+  images, updates = g.apply({"params": params, "batch_stats": variables["batch_stats"]},
+                            jnp.asarray(z), train=True, mutable=["batch_stats"])
+
+  h = z
+  for i in range(2):
+    h = h @ np.asarray(params[f"Dense_{i}"]["kernel"])
+    mean, var = h.mean(0), h.var(0)
+    bn = params[f"BatchNorm_{i}"]
+    h = np.logaddexp(0.0, (h - mean) / np.sqrt(var + 1e-5) * bn["scale"] + bn["bias"])
+    stats = updates["batch_stats"][f"BatchNorm_{i}"]
+    np.testing.assert_allclose(stats["mean"], 0.1 * mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stats["var"], 0.9 + 0.1 * var, rtol=1e-5, atol=1e-6)
+  out = h @ np.asarray(params["Dense_2"]["kernel"]) + np.asarray(params["Dense_2"]["bias"])
+  np.testing.assert_allclose(images.reshape(9, -1), 1 / (1 + np.exp(-out)), rtol=1e-5,
+                             atol=1e-6)
+
+
 def test_depth_to_space_places_channels_on_the_pixel_grid():
   x = np.arange(1 * 2 * 2 * 4 * 3).reshape(1, 2, 2, 4 * 3)
   y = np.asarray(depth_to_space(jnp.asarray(x), 2))

@@ -164,28 +164,40 @@ def test_reading_a_pmapped_state_runs_no_device_program(caplog):
   assert not [r.getMessage() for r in caplog.records if "Compiling" in r.getMessage()]
 
 
-def test_ema_of_the_generator_follows_the_warmed_up_recurrence(tiny_config):
-  """ema_t+1 = d_t·ema_t + (1 − d_t)·g_t+1 with d_t = min(decay, (1 + t)/(10 + t)), from
-  ema_0 = g_0: checked against that recurrence in numpy over the trajectory of g."""
+@pytest.mark.parametrize("player", ["g", "d"])
+def test_ema_follows_the_warmed_up_recurrence(tiny_config, player):
+  """ema_t+1 = d_t·ema_t + (1 − d_t)·θ_t+1 with d_t = min(decay, (1 + t)/(10 + t)), from
+  ema_0 = θ_0, for G (``ema_decay``) and D (``d_ema_decay``): checked against that
+  recurrence in numpy over the trajectory of θ."""
   config = config_lib.load(tiny_config)
-  config.ema_decay = 0.5  # the warm-up's (1 + t)/(10 + t) passes it at t = 8: both branches
+  # The warm-up's (1 + t)/(10 + t) passes 0.5 at t = 8: both branches.
+  config["ema_decay" if player == "g" else "d_ema_decay"] = 0.5
   exp = train.build(config, (28, 28, 1))
   parallel = DataParallel("shard_map", 1)
   step = parallel.compile(exp.train_step(16))
   host = jax.device_get(train.initial_state(exp))  # the step donates its input state
-  expected = jax.tree.map(np.float64, host.g_params)
+  assert (host.ema_params is None) == (player == "d")
+  assert (host.d_ema_params is None) == (player == "g")
+
+  def params(s):
+    return s.g_params if player == "g" else s.d_params
+
+  def average(s):
+    return s.ema_params if player == "g" else s.d_ema_params
+
+  expected = jax.tree.map(np.float64, params(host))
   state = parallel.put_state(host)
   rng = np.random.default_rng(0)
   for t in range(12):
     batch = {"image": rng.uniform(-1, 1, (1, 16, 28, 28, 1)).astype(np.float32),
              "label": np.zeros((1, 16), np.int32)}
     state, _ = step(state, parallel.put_batch(batch))
-    g = parallel.get_state(state).g_params
+    theta = params(parallel.get_state(state))
     decay = min(0.5, (1 + t) / (10 + t))
-    expected = jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, expected, g)
-  ema = parallel.get_state(state).ema_params
+    expected = jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, expected, theta)
+  ema = average(parallel.get_state(state))
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), ema, expected)
   # Early on the warm-up keeps the average near recent weights, not near the initial ones.
-  far = jax.tree.leaves(jax.tree.map(lambda e, g0, g: np.abs(e - g).sum() < np.abs(g0 - g).sum(),
-                                     ema, host.g_params, g))
+  far = jax.tree.leaves(jax.tree.map(lambda e, p0, p: np.abs(e - p).sum() < np.abs(p0 - p).sum(),
+                                     ema, params(host), theta))
   assert all(far)

@@ -68,7 +68,8 @@ def _build(model, image_shape, axis_name):
                       f"models, not {model.name!r}")
     g_kw, d_kw = {**g_kw, "dtype": dtype}, {**d_kw, "dtype": dtype}
   if model.name == "mlp":
-    return MLPGenerator(image_shape=image_shape, **g_kw), MLPDiscriminator(**d_kw)
+    return (MLPGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
+            MLPDiscriminator(**d_kw))
   if model.name == "dcgan":
     if g_kw.get("upsample", "subpixel") not in UPSAMPLE_MODES:
       raise UserError(f"unknown config.model.generator.upsample {g_kw['upsample']!r}; "

@@ -14,6 +14,7 @@ ACTIVATIONS = {
     "leaky_relu": functools.partial(nn.leaky_relu, negative_slope=0.2),
     "tanh": jnp.tanh,
     "sigmoid": nn.sigmoid,
+    "softplus": nn.softplus,
     "identity": lambda x: x,
 }
 

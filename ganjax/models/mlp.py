@@ -6,27 +6,34 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from ganjax.models.layers import (GaussianNoise, activation, spectrally_normalized,
-                                  weight_normalized)
+from ganjax.models.layers import (GaussianNoise, activation, batch_norm,
+                                  spectrally_normalized, weight_normalized)
 
 
 class MLPGenerator(nn.Module):
   """z → hidden layers → prod(image_shape), reshaped to an NHWC image.
 
   Defaults give 100 → 128 → 128 → 100 → 784 with a sigmoid output (images in [0, 1]).
+  ``batch_norm`` normalises every hidden layer before its activation, as Salimans et al.
+  2016's semi-supervised MNIST generator does (batch norm, softplus).
   """
   image_shape: Sequence[int] = (28, 28, 1)
   hidden: Sequence[int] = (128, 128, 100)
   hidden_activation: str = "relu"
   output_activation: str = "sigmoid"
   dropout: float = 0.0
+  batch_norm: bool = False
   dtype: str = "float32"  # computation dtype (bfloat16: mixed precision); params stay float32
+  axis_name: str | None = None
 
   @nn.compact
   def __call__(self, z, train: bool = True):
     x = z
     for width in self.hidden:
-      x = activation(self.hidden_activation)(nn.Dense(width, dtype=self.dtype)(x))
+      x = nn.Dense(width, use_bias=not self.batch_norm, dtype=self.dtype)(x)
+      if self.batch_norm:
+        x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)
+      x = activation(self.hidden_activation)(x)
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = nn.Dense(math.prod(self.image_shape), dtype=self.dtype)(x)
