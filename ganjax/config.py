@@ -240,7 +240,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.n_critic = 1                  # discriminator updates per generator update
   c.latent_dim = 100
   c.ema_decay = 0.0               # > 0 keeps an EMA of the generator for sampling
-  c.d_ema_decay = 0.0             # > 0 keeps an EMA of D; a semi-supervised D's test_accuracy uses it
+  c.d_ema_decay = 0.0             # > 0 keeps an EMA of D (a semi-supervised D tests with it)
   c.log_every = 50
   c.log_layer_norms = False       # per-layer gradient and update norms in the metrics
   c.ckpt_every = 500

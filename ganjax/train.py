@@ -287,9 +287,9 @@ class TestAccuracy:
     self.discriminator = exp.discriminator
 
   def __call__(self, state: GANState, batch: int = 1000) -> float:
+    params = state.d_params if state.d_ema_params is None else state.d_ema_params
     correct = 0
     for start in range(0, len(self.images), batch):
-      params = state.d_params if state.d_ema_params is None else state.d_ema_params
       logits = _class_logits(self.discriminator, params, state.d_batch_stats,
                              self.images[start:start + batch])
       correct += int(np.sum(np.argmax(logits, -1) == self.labels[start:start + batch]))
