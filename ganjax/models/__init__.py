@@ -17,6 +17,7 @@ from ganjax.models.layers import UPSAMPLE_MODES
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganjax.models.style import StyleGenerator
+from ganjax.models.winograd import CONV_ALGORITHMS
 
 MODEL_NAMES = ("mlp", "dcgan", "resnet", "style")
 
@@ -74,6 +75,9 @@ def _build(model, image_shape, axis_name):
     if g_kw.get("upsample", "subpixel") not in UPSAMPLE_MODES:
       raise UserError(f"unknown config.model.generator.upsample {g_kw['upsample']!r}; "
                       f"choose from {', '.join(UPSAMPLE_MODES)}")
+    if g_kw.get("conv_algorithm", "auto") not in CONV_ALGORITHMS:
+      raise UserError(f"unknown config.model.generator.conv_algorithm "
+                      f"{g_kw['conv_algorithm']!r}; choose from {', '.join(CONV_ALGORITHMS)}")
     size = image_shape[0]
     if size != 28 and "start_size" not in g_kw:
       if size not in (32, 64):

@@ -22,6 +22,7 @@ class DCGANGenerator(nn.Module):
   strides: Sequence[int] = (1, 2, 2)
   kernel_size: int = 5
   upsample: str = "subpixel"
+  conv_algorithm: str = "auto"  # "winograd" on the CPU, XLA's elsewhere; see models.winograd
   activation: str = "leaky_relu"
   output_activation: str = "tanh"
   batch_norm: bool = True
@@ -48,7 +49,8 @@ class DCGANGenerator(nn.Module):
     for i, (feat, stride) in enumerate(zip(out_features, self.strides)):
       last = i == len(out_features) - 1
       x = Upsample(feat, self.kernel_size, stride, self.upsample,
-                   use_bias=last or not self.batch_norm, dtype=self.dtype)(x)
+                   use_bias=last or not self.batch_norm, dtype=self.dtype,
+                   conv_algorithm=self.conv_algorithm)(x)
       x = activation(self.output_activation)(x) if last else norm_act(x)
     return x.astype(jnp.float32)
 

@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ganjax.models.winograd import conv_general_dilated
+
 UPSAMPLE_MODES = ("conv_transpose", "subpixel", "resize_conv")
 
 ACTIVATIONS = {
@@ -110,6 +112,8 @@ class Upsample(nn.Module):
       transposed-conv weight gradient.
     resize_conv: nearest-neighbour resize, then a convolution (Odena et al. 2016,
       "Deconvolution and checkerboard artifacts").
+  ``conv_algorithm`` picks how the (non-transposed) convolutions are computed: see
+  ``winograd.conv_general_dilated``.
   """
   features: int
   kernel_size: int = 5
@@ -117,28 +121,28 @@ class Upsample(nn.Module):
   mode: str = "subpixel"
   use_bias: bool = True
   dtype: str = "float32"  # computation dtype; parameters stay float32
+  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x):
     k, s = self.kernel_size, self.stride
     dt = self.dtype
+    conv = functools.partial(nn.Conv, padding="SAME", use_bias=self.use_bias, dtype=dt,
+                             conv_general_dilated=conv_general_dilated(self.conv_algorithm))
     if self.mode == "conv_transpose":
       return nn.ConvTranspose(self.features, (k, k), strides=(s, s), padding="SAME",
                               use_bias=self.use_bias, dtype=dt)(x)
     if self.mode == "subpixel":
       if s == 1:
-        return nn.Conv(self.features, (k, k), padding="SAME", use_bias=self.use_bias,
-                       dtype=dt)(x)
+        return conv(self.features, (k, k))(x)
       ks = subpixel_kernel_size(k, s)
-      x = nn.Conv(self.features * s * s, (ks, ks), padding="SAME", use_bias=self.use_bias,
-                  kernel_init=icnr(block=s), dtype=dt)(x)
+      x = conv(self.features * s * s, (ks, ks), kernel_init=icnr(block=s))(x)
       return depth_to_space(x, s)
     if self.mode == "resize_conv":
       if s > 1:
         n, h, w, c = x.shape
         x = jax.image.resize(x, (n, h * s, w * s, c), method="nearest")
-      return nn.Conv(self.features, (k, k), padding="SAME", use_bias=self.use_bias,
-                     dtype=dt)(x)
+      return conv(self.features, (k, k))(x)
     raise ValueError(f"unknown upsampling mode {self.mode!r}; choose from {UPSAMPLE_MODES}")
 
 
