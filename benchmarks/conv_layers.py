@@ -5,8 +5,10 @@ respect to input and kernel), XLA:CPU against PyTorch eager in the same process.
 
 The generator's stride-2 layers run as ganjax computes them (sub-pixel: a 3×3 convolution
 to 4× the channels) and as PyTorch does (5×5 transposed convolution); the discriminator's
-see real and fake images in one batch of 2 × batch. Prints one JSON line per layer with
-both times and ``torch_over_jax`` (> 1: XLA is faster), then their sum. Needs torch
+see real and fake images in one batch of 2 × batch. Each layer runs through
+``models.winograd.conv_general_dilated("auto")``, as the DCGAN generator does (Winograd on
+the CPU where it pays), and also with XLA's convolution alone (``xla_ms``). Prints one JSON
+line per layer with the times and ``torch_over_jax`` (> 1: ganjax is faster), then the sums. Needs torch
 (``pip install '.[bench]'``); run it on a quiet machine.
 """
 
@@ -19,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganjax.bench import median_seconds
+from ganjax.models.winograd import conv_general_dilated
 
 # (name, input size, in channels, (XLA out channels, kernel, stride), (torch out channels,
 #  kernel, stride, transposed), batch multiple)
@@ -31,14 +34,14 @@ LAYERS = [
 ]
 
 
-def xla_seconds(batch, size, cin, cout, kernel, stride, repeats) -> float:
+def jax_seconds(algorithm, batch, size, cin, cout, kernel, stride, repeats) -> float:
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.standard_normal((batch, size, size, cin)), jnp.float32)
   w = jnp.asarray(0.05 * rng.standard_normal((kernel, kernel, cin, cout)), jnp.float32)
 
   def loss(x, w):
-    y = jax.lax.conv_general_dilated(x, w, (stride, stride), "SAME",
-                                     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    y = conv_general_dilated(algorithm)(x, w, (stride, stride), "SAME",
+                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
     return jnp.sum(y * y)
 
   grads = jax.jit(jax.grad(loss, argnums=(0, 1)))
@@ -69,18 +72,19 @@ def main():
   args = p.parse_args()
   import torch
   torch.set_num_threads(os.cpu_count())
-  total = {"jax": 0.0, "torch": 0.0}
-  for name, size, cin, xla, ref, multiple in LAYERS:
+  total = {"jax": 0.0, "xla": 0.0, "torch": 0.0}
+  for name, size, cin, ours, ref, multiple in LAYERS:
     batch = args.batch * multiple
-    t_jax = xla_seconds(batch, size, cin, *xla, args.repeats)
-    t_torch = torch_seconds(torch, batch, size, cin, *ref, args.repeats)
-    total["jax"] += t_jax
-    total["torch"] += t_torch
-    print(json.dumps({"name": name, "batch": batch, "jax_ms": round(1e3 * t_jax, 2),
-                      "torch_ms": round(1e3 * t_torch, 2),
-                      "torch_over_jax": round(t_torch / t_jax, 3)}), flush=True)
-  print(json.dumps({"name": "all_conv_layers", "jax_ms": round(1e3 * total["jax"], 2),
-                    "torch_ms": round(1e3 * total["torch"], 2),
+    times = {"jax": jax_seconds("auto", batch, size, cin, *ours, args.repeats),
+             "xla": jax_seconds("xla", batch, size, cin, *ours, args.repeats),
+             "torch": torch_seconds(torch, batch, size, cin, *ref, args.repeats)}
+    for k, t in times.items():
+      total[k] += t
+    print(json.dumps({"name": name, "batch": batch,
+                      **{f"{k}_ms": round(1e3 * t, 2) for k, t in times.items()},
+                      "torch_over_jax": round(times["torch"] / times["jax"], 3)}), flush=True)
+  print(json.dumps({"name": "all_conv_layers",
+                    **{f"{k}_ms": round(1e3 * t, 2) for k, t in total.items()},
                     "torch_over_jax": round(total["torch"] / total["jax"], 3)}))
 
 

@@ -44,13 +44,15 @@ MATMUL_N = 2048
 
 
 def model_config(model: str, batch: int, upsample: str = "subpixel",
-                 compute_dtype: str = "float32"):
+                 compute_dtype: str = "float32", conv_algorithm: str = "auto"):
   """The benchmarked experiment: the tutorial DCGAN or the MLP GAN, Adam 2e-4 β1 0.5, its
-  matmuls and convolutions in ``compute_dtype`` (parameters stay float32)."""
+  matmuls and convolutions in ``compute_dtype`` (parameters stay float32), the DCGAN
+  generator's convolutions by ``conv_algorithm``."""
   config = config_lib.base_config()
   if model == "dcgan":
     config.model = config_lib.dcgan28_model(width=64, kernel_size=5)
     config.model.generator.upsample = upsample
+    config.model.generator.conv_algorithm = conv_algorithm
   elif model == "mlp":
     config.model = config_lib.mlp_model()
   else:
@@ -237,7 +239,7 @@ def bench_pipeline(config, steps: int, on_device: bool = False) -> dict:
 def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 3,
         compare: str | None = None, upsample: str = "subpixel", mode: str = "shard_map",
         devices: int = 1, num_seeds: int = 8, compute_dtype: str = "float32",
-        emit=print) -> list[dict]:
+        conv_algorithm: str = "auto", emit=print) -> list[dict]:
   """Every measurement, each passed to ``emit`` as a JSON line as soon as it is taken."""
   results = []
 
@@ -250,9 +252,9 @@ def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 
        "images_per_s": None, "devices": [d.device_kind for d in jax.local_devices()][:1],
        "cpu_count": os.cpu_count(), "jax": jax.__version__, "compute_dtype": compute_dtype})
   models = ("dcgan", "mlp") if model == "all" else (model,)
-  dcgan = model_config("dcgan", batch, upsample, compute_dtype)
+  dcgan = model_config("dcgan", batch, upsample, compute_dtype, conv_algorithm)
   for name in models:
-    config = model_config(name, batch, upsample, compute_dtype)
+    config = model_config(name, batch, upsample, compute_dtype, conv_algorithm)
     out(bench_step(f"{name}_step", config, steps, repeats, peak, mode, devices,
                    checkpoint_every=config.ckpt_every if name == "dcgan" else 0))
   if "mlp" in models:

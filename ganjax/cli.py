@@ -69,7 +69,8 @@ def cmd_bench(args, overrides) -> None:
     raise UserError("--batch, --steps, --repeats and --num-seeds must be positive "
                     "(--devices >= 0)")
   bench.run(args.model, args.batch, args.steps, args.repeats, args.compare, args.upsample,
-            args.parallel, args.devices, args.num_seeds, args.compute_dtype)
+            args.parallel, args.devices, args.num_seeds, args.compute_dtype,
+            args.conv_algorithm)
 
 
 def run_info(workdir: str) -> dict:
@@ -145,6 +146,8 @@ def parser() -> argparse.ArgumentParser:
                  help="also time the PyTorch eager DCGAN and print the ratio")
   b.add_argument("--upsample", default="subpixel", choices=("subpixel", "conv_transpose"),
                  help="the DCGAN generator's upsampling")
+  b.add_argument("--conv-algorithm", default="auto", choices=("auto", "xla", "winograd"),
+                 help="the DCGAN generator's convolutions (auto: Winograd on the CPU)")
   b.add_argument("--parallel", default="shard_map", choices=("shard_map", "pmap"))
   b.add_argument("--devices", type=int, default=1, help="local devices (0: all)")
   b.add_argument("--compute-dtype", default="float32", choices=("float32", "bfloat16"),
