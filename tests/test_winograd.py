@@ -74,24 +74,38 @@ def test_dispatch_takes_winograd_only_where_it_pays():
   assert _conv_ops("winograd", *wide, dtype=jnp.bfloat16) == {"conv_general_dilated"}
 
 
-def _generator(conv_algorithm):
-  cfg = ml_collections.ConfigDict(dict(
-      name="dcgan", generator=dict(features=(64, 32, 32), conv_algorithm=conv_algorithm),
-      discriminator={}))
-  return models.build(cfg, (28, 28, 1), axis_name=None)[0]
+NETS = {  # (config, image shape), each with convolutions wide enough for Winograd
+    "dcgan": (dict(name="dcgan", generator=dict(features=(64, 32, 32)), discriminator={}),
+              (28, 28, 1)),
+    "resnet": (dict(name="resnet", generator=dict(channels=32),
+                    discriminator=dict(channels=32)), (16, 16, 3)),
+}
 
 
-def test_winograd_generator_has_the_same_parameters_and_function():
-  z = jax.random.normal(jax.random.PRNGKey(0), (4, 100))
-  xla, winograd = _generator("xla"), _generator("winograd")
-  variables = jax.jit(lambda z: xla.init(jax.random.PRNGKey(1), z, train=False))(z)
-  assert (jax.tree.structure(jax.eval_shape(lambda z: winograd.init(jax.random.PRNGKey(1), z,
-                                                                    train=False), z))
+def _nets(name, conv_algorithm):
+  model, image_shape = NETS[name]
+  cfg = ml_collections.ConfigDict(model)
+  cfg.generator.conv_algorithm = conv_algorithm
+  if "channels" in cfg.discriminator:
+    cfg.discriminator.conv_algorithm = conv_algorithm
+  return models.build(cfg, image_shape, axis_name=None)
+
+
+@pytest.mark.parametrize("name,net", [("dcgan", 0), ("resnet", 0), ("resnet", 1)],
+                         ids=["dcgan_g", "resnet_g", "resnet_d"])
+def test_winograd_nets_have_the_same_parameters_and_function(name, net):
+  """A net under ``winograd`` against itself under ``xla``, with the same variables."""
+  xla, winograd = _nets(name, "xla")[net], _nets(name, "winograd")[net]
+  x = (jax.random.normal(jax.random.PRNGKey(0), (4, 100)) if net == 0
+       else jnp.tanh(jax.random.normal(jax.random.PRNGKey(0), (4, *NETS[name][1]))))
+  variables = jax.jit(lambda x: xla.init(jax.random.PRNGKey(1), x, train=False))(x)
+  assert (jax.tree.structure(jax.eval_shape(
+      lambda x: winograd.init(jax.random.PRNGKey(1), x, train=False), x))
           == jax.tree.structure(variables))
-  apply = lambda g: jax.jit(lambda v, z: g.apply(v, z, train=False))(variables, z)  # noqa: E731
-  np.testing.assert_allclose(apply(winograd), apply(xla), rtol=1e-4, atol=1e-5)
+  apply = lambda m: jax.jit(lambda v, x: m.apply(v, x, train=False))(variables, x)  # noqa: E731
+  np.testing.assert_allclose(apply(winograd), apply(xla), rtol=1e-4, atol=1e-4)
 
 
 def test_unknown_conv_algorithm_is_a_user_error():
   with pytest.raises(UserError, match="conv_algorithm"):
-    _generator("fft")
+    _nets("dcgan", "fft")

@@ -68,6 +68,10 @@ def _build(model, image_shape, axis_name):
       raise UserError(f"config.model.compute_dtype={dtype} is built for the mlp and dcgan "
                       f"models, not {model.name!r}")
     g_kw, d_kw = {**g_kw, "dtype": dtype}, {**d_kw, "dtype": dtype}
+  for net, kw in (("generator", g_kw), ("discriminator", d_kw)):
+    if kw.get("conv_algorithm", "auto") not in CONV_ALGORITHMS:
+      raise UserError(f"unknown config.model.{net}.conv_algorithm {kw['conv_algorithm']!r}; "
+                      f"choose from {', '.join(CONV_ALGORITHMS)}")
   if model.name == "mlp":
     return (MLPGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
             MLPDiscriminator(**d_kw))
@@ -75,9 +79,6 @@ def _build(model, image_shape, axis_name):
     if g_kw.get("upsample", "subpixel") not in UPSAMPLE_MODES:
       raise UserError(f"unknown config.model.generator.upsample {g_kw['upsample']!r}; "
                       f"choose from {', '.join(UPSAMPLE_MODES)}")
-    if g_kw.get("conv_algorithm", "auto") not in CONV_ALGORITHMS:
-      raise UserError(f"unknown config.model.generator.conv_algorithm "
-                      f"{g_kw['conv_algorithm']!r}; choose from {', '.join(CONV_ALGORITHMS)}")
     size = image_shape[0]
     if size != 28 and "start_size" not in g_kw:
       if size not in (32, 64):

@@ -11,6 +11,7 @@ conv 1×1), then blocks of ReLU → conv 3×3 → ReLU → conv 3×3 (→ pool),
 32×32: downsampling in the first two blocks, four blocks, ch 128, spectral norm everywhere.
 """
 
+import functools
 from typing import Sequence
 
 import flax.linen as nn
@@ -18,6 +19,7 @@ import jax.numpy as jnp
 
 from ganjax.models.layers import (activation, batch_norm, spectrally_normalized,
                                   with_condition_planes)
+from ganjax.models.winograd import conv_general_dilated
 
 
 def _upsample2(x):
@@ -29,14 +31,17 @@ def _pool2(x):
 
 
 class _Conv(nn.Module):
-  """A SAME convolution, spectrally normalised when asked."""
+  """A SAME convolution, spectrally normalised when asked, computed by ``conv_algorithm``
+  (see ``winograd.conv_general_dilated``)."""
   features: int
   kernel: int
   spectral_norm: bool
+  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, train: bool):
-    conv = nn.Conv(self.features, (self.kernel, self.kernel), padding="SAME")
+    conv = nn.Conv(self.features, (self.kernel, self.kernel), padding="SAME",
+                   conv_general_dilated=conv_general_dilated(self.conv_algorithm))
     return spectrally_normalized(conv, self.spectral_norm, train)(x)
 
 
@@ -64,15 +69,18 @@ class GeneratorBlock(nn.Module):
   features: int
   spectral_norm: bool = False
   axis_name: str | None = None
+  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, condition, train: bool):
     norm = [ConditionalBatchNorm(self.spectral_norm, self.axis_name) for _ in range(2)]
+    conv = functools.partial(_Conv, spectral_norm=self.spectral_norm,
+                             conv_algorithm=self.conv_algorithm)
     h = nn.relu(norm[0](x, condition, train))
-    h = _Conv(self.features, 3, self.spectral_norm)(_upsample2(h), train)
+    h = conv(self.features, 3)(_upsample2(h), train)
     h = nn.relu(norm[1](h, condition, train))
-    h = _Conv(self.features, 3, self.spectral_norm)(h, train)
-    return h + _Conv(self.features, 1, self.spectral_norm)(_upsample2(x), train)
+    h = conv(self.features, 3)(h, train)
+    return h + conv(self.features, 1)(_upsample2(x), train)
 
 
 class DiscriminatorBlock(nn.Module):
@@ -80,19 +88,22 @@ class DiscriminatorBlock(nn.Module):
   downsample: bool
   first: bool = False
   spectral_norm: bool = True
+  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, train: bool):
+    conv = functools.partial(_Conv, spectral_norm=self.spectral_norm,
+                             conv_algorithm=self.conv_algorithm)
     h = x if self.first else nn.relu(x)  # the first block sees raw pixels
-    h = nn.relu(_Conv(self.features, 3, self.spectral_norm)(h, train))
-    h = _Conv(self.features, 3, self.spectral_norm)(h, train)
+    h = nn.relu(conv(self.features, 3)(h, train))
+    h = conv(self.features, 3)(h, train)
     if self.downsample:
       h = _pool2(h)
     shortcut = x
     if self.first:  # pool first, then project (Miyato et al.'s optimised block)
-      shortcut = _Conv(self.features, 1, self.spectral_norm)(_pool2(x), train)
+      shortcut = conv(self.features, 1)(_pool2(x), train)
     elif self.downsample or x.shape[-1] != self.features:
-      shortcut = _Conv(self.features, 1, self.spectral_norm)(x, train)
+      shortcut = conv(self.features, 1)(x, train)
       shortcut = _pool2(shortcut) if self.downsample else shortcut
     return h + shortcut
 
@@ -112,6 +123,7 @@ class ResNetGenerator(nn.Module):
   num_classes: int = 0
   embed_dim: int = 128
   axis_name: str | None = None
+  conv_algorithm: str = "auto"  # "winograd" on the CPU, XLA's elsewhere; see models.winograd
 
   @property
   def takes_labels(self) -> bool:
@@ -133,9 +145,10 @@ class ResNetGenerator(nn.Module):
       shared = nn.Embed(self.num_classes, self.embed_dim, name="shared_embedding")(labels)
       condition = jnp.concatenate([shared, z], axis=-1)
     for _ in range(blocks):
-      x = GeneratorBlock(ch, self.spectral_norm, self.axis_name)(x, condition, train)
+      x = GeneratorBlock(ch, self.spectral_norm, self.axis_name,
+                         self.conv_algorithm)(x, condition, train)
     x = nn.relu(batch_norm(train, self.axis_name)(x))
-    x = _Conv(self.image_shape[-1], 3, self.spectral_norm)(x, train)
+    x = _Conv(self.image_shape[-1], 3, self.spectral_norm, self.conv_algorithm)(x, train)
     return activation(self.output_activation)(x)
 
 
@@ -143,6 +156,7 @@ class ResNetDiscriminator(nn.Module):
   channels: int = 128
   downsample: Sequence[bool] = (True, True, False, False)
   spectral_norm: bool = True
+  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, train: bool = True, condition=None, return_features: bool = False):
@@ -151,7 +165,8 @@ class ResNetDiscriminator(nn.Module):
     x = with_condition_planes(x, condition)
     for i, down in enumerate(self.downsample):
       x = DiscriminatorBlock(self.channels, down, first=i == 0,
-                             spectral_norm=self.spectral_norm)(x, train)
+                             spectral_norm=self.spectral_norm,
+                             conv_algorithm=self.conv_algorithm)(x, train)
     features = jnp.sum(nn.relu(x), axis=(1, 2))  # global sum pooling
     logit = spectrally_normalized(nn.Dense(1), self.spectral_norm, train)(features)[:, 0]
     return (logit, features) if return_features else logit
