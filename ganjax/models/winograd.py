@@ -31,7 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# Interpolation points per kernel size, for output tiles of TILE×TILE (Lavin & Gray's choices).
+# Toom–Cook points per kernel size for TILE×TILE output tiles: 0, ±1, ±2 (Lavin & Gray's
+# F(4×4, 3×3)) and ±1/2, small numbers that keep float32 rounding low.
 TILE = 4
 POINTS = {3: (0, 1, -1, 2, -2), 5: (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))}
 # Below this many input or output channels the transforms cost more than they save.
@@ -63,8 +64,8 @@ def winograd_matrices(m: int, r: int, points: tuple) -> tuple[np.ndarray, ...]:
   return a_t, g, b_t
 
 
-def winograd_conv2d(x: jax.Array, kernel: jax.Array, tile: int = TILE) -> jax.Array:
-  """Stride-1 'SAME' convolution of NHWC ``x`` with an HWIO square ``kernel``, F(tile², r²).
+def winograd_conv2d(x: jax.Array, kernel: jax.Array) -> jax.Array:
+  """Stride-1 'SAME' convolution of NHWC ``x`` with an HWIO square ``kernel``, F(4×4, r×r).
 
   Equals ``lax.conv_general_dilated(x, kernel, (1, 1), "SAME", ...)`` up to rounding.
   """
@@ -73,6 +74,7 @@ def winograd_conv2d(x: jax.Array, kernel: jax.Array, tile: int = TILE) -> jax.Ar
   if kernel.shape[1] != r or r not in POINTS:
     raise ValueError(f"Winograd convolution has matrices for square kernels of size "
                      f"{sorted(POINTS)}, got {kernel.shape[:2]}")
+  tile = TILE
   a_t, g, b_t = winograd_matrices(tile, r, POINTS[r])
   alpha = tile + r - 1
   rows, cols = -(-h // tile), -(-w // tile)
@@ -105,11 +107,12 @@ def conv_general_dilated(algorithm: str):
   def conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
            dimension_numbers=None, feature_group_count=1, precision=None, **kw):
     use = algorithm == "winograd" or (algorithm == "auto" and jax.default_backend() == "cpu")
-    nhwc = jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, ("NHWC", "HWIO", "NHWC"))
-    if (use and padding == "SAME" and tuple(window_strides) == (1, 1)
+    nhwc = ("NHWC", "HWIO", "NHWC")
+    if (use and lhs.ndim == 4 and padding == "SAME" and tuple(window_strides) == (1, 1)
         and set(lhs_dilation or (1,)) == {1} and set(rhs_dilation or (1,)) == {1}
         and feature_group_count == 1 and not kw
-        and jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers) == nhwc
+        and (jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
+             == jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, nhwc))
         and lhs.dtype == rhs.dtype == jnp.float32
         and rhs.shape[0] == rhs.shape[1] and rhs.shape[0] in POINTS
         and min(rhs.shape[2:]) >= MIN_CHANNELS):
