@@ -79,6 +79,8 @@ NETS = {  # (config, image shape), each with convolutions wide enough for Winogr
               (28, 28, 1)),
     "resnet": (dict(name="resnet", generator=dict(channels=32),
                     discriminator=dict(channels=32)), (16, 16, 3)),
+    "style": (dict(name="style", generator=dict(channels=(64, 32), w_dim=32, mapping_layers=1),
+                   discriminator={}), (14, 14, 1)),
 }
 
 
@@ -91,8 +93,8 @@ def _nets(name, conv_algorithm):
   return models.build(cfg, image_shape, axis_name=None)
 
 
-@pytest.mark.parametrize("name,net", [("dcgan", 0), ("resnet", 0), ("resnet", 1)],
-                         ids=["dcgan_g", "resnet_g", "resnet_d"])
+@pytest.mark.parametrize("name,net", [("dcgan", 0), ("resnet", 0), ("resnet", 1), ("style", 0)],
+                         ids=["dcgan_g", "resnet_g", "resnet_d", "style_g"])
 def test_winograd_nets_have_the_same_parameters_and_function(name, net):
   """A net under ``winograd`` against itself under ``xla``, with the same variables."""
   xla, winograd = _nets(name, "xla")[net], _nets(name, "winograd")[net]
