@@ -6,7 +6,7 @@ respect to input and kernel), XLA:CPU against PyTorch eager in the same process.
 The generator's stride-2 layers run as ganjax computes them (sub-pixel: a 3×3 convolution
 to 4× the channels) and as PyTorch does (5×5 transposed convolution); the discriminator's
 see real and fake images in one batch of 2 × batch. Each layer runs through
-``models.winograd.conv_general_dilated("auto")``, as the DCGAN generator does (Winograd on
+``models.convolution.conv_general_dilated("auto")``, as the DCGAN nets do (Winograd or im2col on
 the CPU where it pays), and also with XLA's convolution alone (``xla_ms``). Prints one JSON
 line per layer with the times and ``torch_over_jax`` (> 1: ganjax is faster), then the sums. Needs torch
 (``pip install '.[bench]'``); run it on a quiet machine.
@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganjax.bench import median_seconds
-from ganjax.models.winograd import conv_general_dilated
+from ganjax.models.convolution import conv_general_dilated
 
 # (name, input size, in channels, (XLA out channels, kernel, stride), (torch out channels,
 #  kernel, stride, transposed), batch multiple)

@@ -46,13 +46,14 @@ MATMUL_N = 2048
 def model_config(model: str, batch: int, upsample: str = "subpixel",
                  compute_dtype: str = "float32", conv_algorithm: str = "auto"):
   """The benchmarked experiment: the tutorial DCGAN or the MLP GAN, Adam 2e-4 β1 0.5, its
-  matmuls and convolutions in ``compute_dtype`` (parameters stay float32), the DCGAN
-  generator's convolutions by ``conv_algorithm``."""
+  matmuls and convolutions in ``compute_dtype`` (parameters stay float32), the DCGAN's
+  convolutions (generator and discriminator) by ``conv_algorithm``."""
   config = config_lib.base_config()
   if model == "dcgan":
     config.model = config_lib.dcgan28_model(width=64, kernel_size=5)
     config.model.generator.upsample = upsample
     config.model.generator.conv_algorithm = conv_algorithm
+    config.model.discriminator.conv_algorithm = conv_algorithm
   elif model == "mlp":
     config.model = config_lib.mlp_model()
   else:

@@ -146,8 +146,9 @@ def parser() -> argparse.ArgumentParser:
                  help="also time the PyTorch eager DCGAN and print the ratio")
   b.add_argument("--upsample", default="subpixel", choices=("subpixel", "conv_transpose"),
                  help="the DCGAN generator's upsampling")
-  b.add_argument("--conv-algorithm", default="auto", choices=("auto", "xla", "winograd"),
-                 help="the DCGAN generator's convolutions (auto: Winograd on the CPU)")
+  b.add_argument("--conv-algorithm", default="auto",
+                 choices=("auto", "xla", "winograd", "im2col"),
+                 help="the DCGAN's convolutions (auto: Winograd or im2col on the CPU)")
   b.add_argument("--parallel", default="shard_map", choices=("shard_map", "pmap"))
   b.add_argument("--devices", type=int, default=1, help="local devices (0: all)")
   b.add_argument("--compute-dtype", default="float32", choices=("float32", "bfloat16"),

@@ -17,7 +17,7 @@ from ganjax.models.layers import UPSAMPLE_MODES
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganjax.models.style import StyleGenerator
-from ganjax.models.winograd import CONV_ALGORITHMS
+from ganjax.models.convolution import CONV_ALGORITHMS
 
 MODEL_NAMES = ("mlp", "dcgan", "resnet", "style")
 

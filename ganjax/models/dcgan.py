@@ -5,6 +5,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from ganjax.models.convolution import conv_general_dilated
 from ganjax.models.layers import (GaussianNoise, Upsample, activation, batch_norm,
                                   spectrally_normalized, with_condition_planes)
 
@@ -22,7 +23,7 @@ class DCGANGenerator(nn.Module):
   strides: Sequence[int] = (1, 2, 2)
   kernel_size: int = 5
   upsample: str = "subpixel"
-  conv_algorithm: str = "auto"  # "winograd" on the CPU, XLA's elsewhere; see models.winograd
+  conv_algorithm: str = "auto"  # see models.convolution
   activation: str = "leaky_relu"
   output_activation: str = "tanh"
   batch_norm: bool = True
@@ -70,6 +71,7 @@ class DCGANDiscriminator(nn.Module):
   dropout: float = 0.3
   input_noise_std: float = 0.0
   noise_std: float = 0.0
+  conv_algorithm: str = "auto"  # see models.convolution
   dtype: str = "float32"  # computation dtype; the logit and features are returned as float32
   axis_name: str | None = None
 
@@ -85,7 +87,8 @@ class DCGANDiscriminator(nn.Module):
     for i, feat in enumerate(self.features):
       normed = self.batch_norm and i > 0  # batch norm cancels a bias, so none is made
       conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed,
-                     dtype=self.dtype)
+                     dtype=self.dtype,
+                     conv_general_dilated=conv_general_dilated(self.conv_algorithm))
       x = spectrally_normalized(conv, self.spectral_norm, train)(x)
       if normed:
         x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)

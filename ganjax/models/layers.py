@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganjax.models.winograd import conv_general_dilated
+from ganjax.models.convolution import conv_general_dilated
 
 UPSAMPLE_MODES = ("conv_transpose", "subpixel", "resize_conv")
 
@@ -113,7 +113,7 @@ class Upsample(nn.Module):
     resize_conv: nearest-neighbour resize, then a convolution (Odena et al. 2016,
       "Deconvolution and checkerboard artifacts").
   ``conv_algorithm`` picks how the (non-transposed) convolutions are computed: see
-  ``winograd.conv_general_dilated``.
+  ``convolution.conv_general_dilated``.
   """
   features: int
   kernel_size: int = 5

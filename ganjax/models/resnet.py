@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from ganjax.models.layers import (activation, batch_norm, spectrally_normalized,
                                   with_condition_planes)
-from ganjax.models.winograd import conv_general_dilated
+from ganjax.models.convolution import conv_general_dilated
 
 
 def _upsample2(x):
@@ -32,7 +32,7 @@ def _pool2(x):
 
 class _Conv(nn.Module):
   """A SAME convolution, spectrally normalised when asked, computed by ``conv_algorithm``
-  (see ``winograd.conv_general_dilated``)."""
+  (see ``convolution.conv_general_dilated``)."""
   features: int
   kernel: int
   spectral_norm: bool
@@ -123,7 +123,7 @@ class ResNetGenerator(nn.Module):
   num_classes: int = 0
   embed_dim: int = 128
   axis_name: str | None = None
-  conv_algorithm: str = "auto"  # "winograd" on the CPU, XLA's elsewhere; see models.winograd
+  conv_algorithm: str = "auto"  # see models.convolution
 
   @property
   def takes_labels(self) -> bool:

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from ganjax.models.layers import activation
-from ganjax.models.winograd import conv_general_dilated
+from ganjax.models.convolution import conv_general_dilated
 
 
 # He initialisation (gain √2, as StyleGAN's leaky-ReLU layers): keeps the variance of w
@@ -55,7 +55,7 @@ class ModulatedConv(nn.Module):
   features: int
   kernel_size: int = 3
   demodulate: bool = True
-  conv_algorithm: str = "auto"  # see winograd.conv_general_dilated
+  conv_algorithm: str = "auto"  # see models.convolution
 
   @nn.compact
   def __call__(self, x, w):
@@ -104,7 +104,7 @@ class StyleGenerator(nn.Module):
   w_dim: int = 128
   mapping_layers: int = 4
   output_activation: str = "tanh"
-  conv_algorithm: str = "auto"  # "winograd" on the CPU, XLA's elsewhere; see models.winograd
+  conv_algorithm: str = "auto"  # see models.convolution
 
   @nn.compact
   def __call__(self, z, train: bool = True):

@@ -21,7 +21,7 @@ XLA:CPU computes the generator's channel-heavy stride-1 convolutions at matmul s
 but does all the direct-method work. On the DCGAN's 7×7 maps (two 4×4 tiles a side) this
 form does 4.8× fewer multiplications for 5×5 and 3.1× for 3×3, and runs those layers'
 forward and backward passes 1.4–1.6× faster than XLA's convolution on a 2-core CPU
-(``benchmarks/conv_layers.py``). GPUs and TPUs keep XLA's own convolutions.
+(``benchmarks/conv_layers.py``). ``models.convolution`` decides where it is used.
 """
 
 import functools
@@ -35,9 +35,6 @@ import numpy as np
 # F(4×4, 3×3)) and ±1/2, small numbers that keep float32 rounding low.
 TILE = 4
 POINTS = {3: (0, 1, -1, 2, -2), 5: (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1, 2))}
-# Below this many input or output channels the transforms cost more than they save.
-MIN_CHANNELS = 32
-CONV_ALGORITHMS = ("auto", "xla", "winograd")
 
 
 @functools.cache
@@ -92,33 +89,3 @@ def winograd_conv2d(x: jax.Array, kernel: jax.Array) -> jax.Array:
   y = jnp.asarray(np.kron(a_t, a_t), dtype) @ prod.reshape(alpha * alpha, -1)
   y = y.reshape(tile, tile, n, rows, cols, c_out).transpose(2, 3, 0, 4, 1, 5)
   return y.reshape(n, rows * tile, cols * tile, c_out)[:, :h, :w]
-
-
-@functools.cache
-def conv_general_dilated(algorithm: str):
-  """A drop-in for ``lax.conv_general_dilated`` (Flax's ``nn.Conv(conv_general_dilated=)``)
-  that takes the Winograd path where it pays: ``algorithm`` "winograd", or "auto" on the CPU;
-  stride 1, 'SAME', no dilation or groups, NHWC/HWIO, float32, a 3×3 or 5×5 kernel and at
-  least ``MIN_CHANNELS`` channels in and out. Everything else goes to XLA's convolution."""
-  if algorithm not in CONV_ALGORITHMS:
-    raise ValueError(f"unknown convolution algorithm {algorithm!r}; choose from "
-                     f"{CONV_ALGORITHMS}")
-
-  def conv(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
-           dimension_numbers=None, feature_group_count=1, precision=None, **kw):
-    use = algorithm == "winograd" or (algorithm == "auto" and jax.default_backend() == "cpu")
-    nhwc = ("NHWC", "HWIO", "NHWC")
-    if (use and lhs.ndim == 4 and padding == "SAME" and tuple(window_strides) == (1, 1)
-        and set(lhs_dilation or (1,)) == {1} and set(rhs_dilation or (1,)) == {1}
-        and feature_group_count == 1 and not kw
-        and (jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
-             == jax.lax.conv_dimension_numbers(lhs.shape, rhs.shape, nhwc))
-        and lhs.dtype == rhs.dtype == jnp.float32
-        and rhs.shape[0] == rhs.shape[1] and rhs.shape[0] in POINTS
-        and min(rhs.shape[2:]) >= MIN_CHANNELS):
-      return winograd_conv2d(lhs, rhs)
-    return jax.lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation,
-                                        rhs_dilation, dimension_numbers, feature_group_count,
-                                        precision=precision, **kw)
-
-  return conv
