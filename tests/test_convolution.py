@@ -63,8 +63,11 @@ def test_dispatch_sends_each_convolution_where_it_pays():
   assert _conv_ops("auto", *wide) == ("winograd" if on_cpu else "xla")
   assert _conv_ops("xla", *wide) == "xla"
   assert _conv_ops("im2col", *wide) == "xla"
-  # stride 2, too few channels, a 4×4 kernel, bfloat16: not Winograd
-  assert _conv_ops("winograd", *wide, strides=(2, 2)) == "xla"
+  # 5×5 stride 2 (3×3 after space-to-depth) is Winograd; 4×4 stride 2 (2×2), 5×5 stride 3
+  # (2×2), too few channels, a 4×4 kernel, bfloat16: not
+  assert _conv_ops("winograd", *wide, strides=(2, 2)) == "winograd"
+  assert _conv_ops("winograd", (2, 8, 8, 64), (4, 4, 64, 64), strides=(2, 2)) == "xla"
+  assert _conv_ops("winograd", *wide, strides=(3, 3)) == "xla"
   assert _conv_ops("winograd", (2, 7, 7, 64), (3, 3, 64, 4)) == "xla"
   assert _conv_ops("winograd", (2, 7, 7, 64), (4, 4, 64, 64)) == "xla"
   assert _conv_ops("winograd", *wide, dtype=jnp.bfloat16) == "xla"
@@ -97,9 +100,10 @@ def _nets(name, conv_algorithm):
 
 
 @pytest.mark.parametrize("name,net,algorithm", [
-    ("dcgan", 0, "winograd"), ("dcgan", 1, "im2col"), ("resnet", 0, "winograd"),
+    ("dcgan", 0, "winograd"), ("dcgan", 1, "im2col"), ("dcgan", 1, "winograd"),
+    ("resnet", 0, "winograd"),
     ("resnet", 1, "winograd"), ("resnet", 1, "im2col"), ("style", 0, "winograd")],
-    ids=["dcgan_g", "dcgan_d", "resnet_g", "resnet_d", "resnet_d_im2col", "style_g"])
+    ids=["dcgan_g", "dcgan_d_im2col", "dcgan_d_winograd", "resnet_g", "resnet_d", "resnet_d_im2col", "style_g"])
 def test_nets_have_the_same_parameters_and_function_under_each_algorithm(name, net, algorithm):
   """A net under ``algorithm`` against itself under ``xla``, with the same variables."""
   xla, other = _nets(name, "xla")[net], _nets(name, algorithm)[net]

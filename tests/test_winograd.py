@@ -6,13 +6,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ganjax.models.winograd import POINTS, TILE, winograd_conv2d, winograd_matrices
+from ganjax.models.winograd import (POINTS, TILE, strided_winograd_conv2d, winograd_conv2d,
+                                    winograd_matrices)
 
 DN = ("NHWC", "HWIO", "NHWC")
 
 
-def _xla_conv(x, kernel):
-  return jax.lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=DN)
+def _xla_conv(x, kernel, stride=1, padding="SAME"):
+  return jax.lax.conv_general_dilated(x, kernel, (stride, stride), padding,
+                                      dimension_numbers=DN)
 
 
 @pytest.mark.parametrize("r", sorted(POINTS))
@@ -47,3 +49,34 @@ def test_convolution_and_its_gradients_equal_xla(r, size, c_in, c_out):
 
   for ours, xla in zip(grads(winograd_conv2d), grads(_xla_conv)):
     np.testing.assert_allclose(ours, xla, rtol=2e-4, atol=5e-4)
+
+
+@pytest.mark.parametrize("k,stride,size,c_in,c_out", [(5, 2, 14, 3, 4), (5, 2, 13, 2, 3),
+                                                      (5, 2, 7, 4, 2), (6, 2, 10, 2, 3),
+                                                      (3, 1, 6, 2, 2), (9, 3, 11, 2, 2)])
+def test_strided_convolution_and_its_gradients_equal_xla(k, stride, size, c_in, c_out):
+  """Space-to-depth, then Winograd: equal to XLA's strided 'SAME' convolution, including
+  odd sizes (asymmetric padding) and kernels that are not a multiple of the stride."""
+  rng = np.random.default_rng(k * size)
+  x = jnp.asarray(rng.standard_normal((2, size, size + 1, c_in)), jnp.float32)
+  kernel = jnp.asarray(rng.standard_normal((k, k, c_in, c_out)) / k, jnp.float32)
+  ours = lambda x, w: strided_winograd_conv2d(x, w, stride)  # noqa: E731
+  xla = lambda x, w: _xla_conv(x, w, stride)  # noqa: E731
+  expected = xla(x, kernel)
+  np.testing.assert_allclose(jax.jit(ours)(x, kernel), expected, rtol=2e-4, atol=2e-4)
+  cotangent = jnp.asarray(rng.standard_normal(expected.shape), jnp.float32)
+
+  def grads(conv):
+    return jax.jit(jax.grad(lambda x, w: jnp.sum(conv(x, w) * cotangent), (0, 1)))(x, kernel)
+
+  for a, b in zip(grads(ours), grads(xla)):
+    np.testing.assert_allclose(a, b, rtol=2e-4, atol=5e-4)
+
+
+def test_explicit_padding_equals_xla():
+  rng = np.random.default_rng(0)
+  x = jnp.asarray(rng.standard_normal((2, 9, 8, 3)), jnp.float32)
+  kernel = jnp.asarray(rng.standard_normal((3, 3, 3, 2)), jnp.float32)
+  for padding in [((0, 0), (0, 0)), ((2, 1), (0, 3))]:
+    np.testing.assert_allclose(winograd_conv2d(x, kernel, padding),
+                               _xla_conv(x, kernel, padding=padding), rtol=2e-4, atol=2e-4)

@@ -2,9 +2,10 @@
 (``models.winograd``) or a patch matrix product (``models.im2col``).
 
 Each net takes ``conv_algorithm``:
-  auto      on the CPU, Winograd for wide stride-1 3×3/5×5 convolutions and im2col for
-            convolutions that read few channels (an image); XLA's elsewhere and on GPU/TPU,
-            whose convolutions are fast already. The default.
+  auto      on the CPU, Winograd for wide 3×3 and 5×5 convolutions (stride 1, and 5×5
+            stride 2 by space-to-depth) and im2col for convolutions that read few channels
+            (an image); XLA's elsewhere and on GPU/TPU, whose convolutions are fast
+            already. The default.
   xla       XLA's convolution everywhere (the numbers of runs made before the other two).
   winograd  Winograd wherever it applies, on any backend; XLA's elsewhere.
   im2col    im2col wherever it applies, on any backend; XLA's elsewhere.
@@ -18,7 +19,8 @@ import jax
 import jax.numpy as jnp
 
 from ganjax.models.im2col import im2col_conv2d
-from ganjax.models.winograd import POINTS, winograd_conv2d
+from ganjax.models.winograd import (POINTS, strided_taps, strided_winograd_conv2d,
+                                    winograd_conv2d)
 
 CONV_ALGORITHMS = ("auto", "xla", "winograd", "im2col")
 # Winograd: below this many input or output channels the transforms cost more than they save.
@@ -39,8 +41,11 @@ def _is_plain_nhwc(lhs, rhs, lhs_dilation, rhs_dilation, dimension_numbers,
 
 
 def _winograd_applies(rhs, window_strides, padding) -> bool:
-  return (padding == "SAME" and tuple(window_strides) == (1, 1)
-          and rhs.shape[0] == rhs.shape[1] and rhs.shape[0] in POINTS
+  """'SAME', a square kernel and stride whose stride-1 form (``strided_winograd_conv2d``)
+  has a 3×3 or 5×5 kernel, enough channels."""
+  s = window_strides[0]
+  return (padding == "SAME" and tuple(window_strides) == (s, s)
+          and rhs.shape[0] == rhs.shape[1] and strided_taps(rhs.shape[0], s) in POINTS
           and min(rhs.shape[2:]) >= MIN_CHANNELS)
 
 
@@ -64,7 +69,9 @@ def conv_general_dilated(algorithm: str):
                       feature_group_count, kw):
       if (on_cpu or algorithm == "winograd") and _winograd_applies(rhs, window_strides,
                                                                    padding):
-        return winograd_conv2d(lhs, rhs)
+        s = window_strides[0]
+        return (winograd_conv2d(lhs, rhs) if s == 1
+                else strided_winograd_conv2d(lhs, rhs, s))
       if (on_cpu or algorithm == "im2col") and _im2col_applies(rhs):
         return im2col_conv2d(lhs, rhs, tuple(window_strides), padding)
     return jax.lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation,
