@@ -14,6 +14,7 @@ import textwrap  # noqa: E402
 import gc  # noqa: E402
 
 import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
@@ -97,3 +98,18 @@ def release_compiled_programs():
   yield
   jax.clear_caches()
   gc.collect()
+
+
+def assert_conv_equals(ours, reference, x, kernel, rtol, atol, grad_atol):
+  """``ours(x, kernel)`` equals ``reference(x, kernel)``, and so do the gradients of a random
+  linear function of the output with respect to ``x`` and ``kernel``."""
+  expected = reference(x, kernel)
+  np.testing.assert_allclose(jax.jit(ours)(x, kernel), expected, rtol=rtol, atol=atol)
+  cotangent = jnp.asarray(np.random.default_rng(0).standard_normal(expected.shape),
+                          expected.dtype)
+
+  def grads(conv):
+    return jax.jit(jax.grad(lambda x, k: jnp.sum(conv(x, k) * cotangent), (0, 1)))(x, kernel)
+
+  for a, b in zip(grads(ours), grads(reference)):
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=grad_atol)

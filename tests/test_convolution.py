@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
+from conftest import assert_conv_equals
 
 from ganjax import models
 from ganjax.errors import UserError
@@ -29,16 +30,8 @@ def test_im2col_and_its_gradients_equal_xla(shape, kernel, strides, padding):
   w = jnp.asarray(rng.standard_normal(kernel), jnp.float32)
   xla = lambda x, w: jax.lax.conv_general_dilated(x, w, strides, padding,  # noqa: E731
                                                  dimension_numbers=DN)
-  ours = lambda x, w: im2col_conv2d(x, w, strides, padding)  # noqa: E731
-  expected = xla(x, w)
-  np.testing.assert_allclose(jax.jit(ours)(x, w), expected, rtol=1e-5, atol=1e-5)
-  cotangent = jnp.asarray(rng.standard_normal(expected.shape), jnp.float32)
-
-  def grads(conv):
-    return jax.jit(jax.grad(lambda x, w: jnp.sum(conv(x, w) * cotangent), (0, 1)))(x, w)
-
-  for a, b in zip(grads(ours), grads(xla)):
-    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+  assert_conv_equals(lambda x, w: im2col_conv2d(x, w, strides, padding), xla, x, w,
+                     rtol=1e-5, atol=1e-5, grad_atol=1e-4)
 
 
 def _conv_ops(algorithm, x_shape, kernel_shape, strides=(1, 1), dtype=jnp.float32):

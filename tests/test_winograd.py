@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import assert_conv_equals
 
 from ganjax.models.winograd import (POINTS, TILE, strided_winograd_conv2d, winograd_conv2d,
                                     winograd_matrices)
@@ -39,16 +40,8 @@ def test_convolution_and_its_gradients_equal_xla(r, size, c_in, c_out):
   rng = np.random.default_rng(size + r)
   x = jnp.asarray(rng.standard_normal((2, size, size + 1, c_in)), jnp.float32)
   kernel = jnp.asarray(rng.standard_normal((r, r, c_in, c_out)) / r, jnp.float32)
-  cotangent = jnp.asarray(rng.standard_normal((2, size, size + 1, c_out)), jnp.float32)
-  np.testing.assert_allclose(jax.jit(winograd_conv2d)(x, kernel), _xla_conv(x, kernel),
-                             rtol=2e-4, atol=2e-4)
-
-  def grads(conv):
-    loss = lambda x, k: jnp.sum(conv(x, k) * cotangent)  # noqa: E731
-    return jax.jit(jax.grad(loss, argnums=(0, 1)))(x, kernel)
-
-  for ours, xla in zip(grads(winograd_conv2d), grads(_xla_conv)):
-    np.testing.assert_allclose(ours, xla, rtol=2e-4, atol=5e-4)
+  assert_conv_equals(winograd_conv2d, _xla_conv, x, kernel, rtol=2e-4, atol=2e-4,
+                     grad_atol=5e-4)
 
 
 @pytest.mark.parametrize("k,stride,size,c_in,c_out", [(5, 2, 14, 3, 4), (5, 2, 13, 2, 3),
@@ -60,17 +53,9 @@ def test_strided_convolution_and_its_gradients_equal_xla(k, stride, size, c_in, 
   rng = np.random.default_rng(k * size)
   x = jnp.asarray(rng.standard_normal((2, size, size + 1, c_in)), jnp.float32)
   kernel = jnp.asarray(rng.standard_normal((k, k, c_in, c_out)) / k, jnp.float32)
-  ours = lambda x, w: strided_winograd_conv2d(x, w, stride)  # noqa: E731
-  xla = lambda x, w: _xla_conv(x, w, stride)  # noqa: E731
-  expected = xla(x, kernel)
-  np.testing.assert_allclose(jax.jit(ours)(x, kernel), expected, rtol=2e-4, atol=2e-4)
-  cotangent = jnp.asarray(rng.standard_normal(expected.shape), jnp.float32)
-
-  def grads(conv):
-    return jax.jit(jax.grad(lambda x, w: jnp.sum(conv(x, w) * cotangent), (0, 1)))(x, kernel)
-
-  for a, b in zip(grads(ours), grads(xla)):
-    np.testing.assert_allclose(a, b, rtol=2e-4, atol=5e-4)
+  assert_conv_equals(lambda x, w: strided_winograd_conv2d(x, w, stride),
+                     lambda x, w: _xla_conv(x, w, stride), x, kernel, rtol=2e-4, atol=2e-4,
+                     grad_atol=5e-4)
 
 
 def test_explicit_padding_equals_xla():

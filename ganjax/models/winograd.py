@@ -1,4 +1,4 @@
-"""Winograd's minimal filtering for stride-1 convolutions (Lavin & Gray 2016).
+"""Winograd's minimal filtering for convolutions (Lavin & Gray 2016).
 
 A 1-D correlation of ``m`` outputs with an ``r``-tap filter, y_k = Σ_j g_j d_{k+j}, costs
 m·r multiplications directly and α = m + r − 1 with Winograd's F(m, r):
@@ -20,8 +20,9 @@ float32 for F(4×4, 5×5), ~1e-6 for F(4×4, 3×3) (larger tiles measured ~1e-3:
 XLA:CPU computes the generator's channel-heavy stride-1 convolutions at matmul speed
 but does all the direct-method work. On the DCGAN's 7×7 maps (two 4×4 tiles a side) this
 form does 4.8× fewer multiplications for 5×5 and 3.1× for 3×3, and runs those layers'
-forward and backward passes 1.4–1.6× faster than XLA's convolution on a 2-core CPU
-(``benchmarks/conv_layers.py``). ``models.convolution`` decides where it is used.
+forward and backward passes 1.4–1.8× faster than XLA's convolution on a 2-core CPU
+(``benchmarks/conv_layers.py``); strided convolutions go through space-to-depth
+(``strided_winograd_conv2d``). ``models.convolution`` decides where it is used.
 """
 
 import functools
