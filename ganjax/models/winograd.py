@@ -85,7 +85,7 @@ def winograd_conv2d(x: jax.Array, kernel: jax.Array, padding="SAME") -> jax.Arra
     raise ValueError(f"Winograd convolution has matrices for square kernels of size "
                      f"{sorted(POINTS)}, got {kernel.shape[:2]}")
   if padding == "SAME":
-    padding = (((r - 1) // 2, r // 2),) * 2
+    padding = jax.lax.padtype_to_pads((h, w), (r, r), (1, 1), "SAME")
   (lo_h, hi_h), (lo_w, hi_w) = padding
   tile = TILE
   a_t, g, b_t = winograd_matrices(tile, r, POINTS[r])
