@@ -6,7 +6,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from ganjax.models.convolution import conv_general_dilated
-from ganjax.models.layers import (GaussianNoise, Upsample, activation, batch_norm,
+from ganjax.models.layers import (Dropout, GaussianNoise, Upsample, activation, batch_norm,
                                   spectrally_normalized, with_condition_planes)
 
 
@@ -40,7 +40,7 @@ class DCGANGenerator(nn.Module):
         x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)
       x = act(x)
       if self.dropout:
-        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        x = Dropout(self.dropout, deterministic=not train)(x)
       return x
 
     s, f0 = self.start_size, self.features[0]
@@ -94,7 +94,7 @@ class DCGANDiscriminator(nn.Module):
         x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)
       x = GaussianNoise(self.noise_std)(act(x), train)
       if self.dropout:
-        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        x = Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape((x.shape[0], -1))
     logit = spectrally_normalized(nn.Dense(1, dtype=self.dtype), self.spectral_norm,
                                   train)(x)[:, 0]

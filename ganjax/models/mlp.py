@@ -6,7 +6,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from ganjax.models.layers import (GaussianNoise, activation, batch_norm,
+from ganjax.models.layers import (Dropout, GaussianNoise, activation, batch_norm,
                                   spectrally_normalized, weight_normalized)
 
 
@@ -35,7 +35,7 @@ class MLPGenerator(nn.Module):
         x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)
       x = activation(self.hidden_activation)(x)
       if self.dropout:
-        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        x = Dropout(self.dropout, deterministic=not train)(x)
     x = nn.Dense(math.prod(self.image_shape), dtype=self.dtype)(x)
     x = activation(self.output_activation)(x).astype(jnp.float32)
     return x.reshape((z.shape[0], *self.image_shape))
@@ -76,6 +76,6 @@ class MLPDiscriminator(nn.Module):
       x = activation(self.hidden_activation)(dense(width)(x))
       x = GaussianNoise(self.noise_std)(x, train)
       if self.dropout:
-        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        x = Dropout(self.dropout, deterministic=not train)(x)
     logit, x = dense(1)(x)[:, 0].astype(jnp.float32), x.astype(jnp.float32)
     return (logit, x) if return_features else logit
