@@ -5,8 +5,8 @@ easy as 1, 2, 3"): 20 rounds of add, rotate and xor on a pair of 32-bit words, k
 PRNG key, applied to a counter per output. On the CPU, JAX lowers the 20 rounds as a loop of
 5 (to keep compile times short), and each pass of the loop reads and writes the whole counter
 arrays. The dropout masks of the DCGAN discriminator (4.8 M draws per step at batch 256)
-took 58 ms that way against 14–19 ms for the same rounds unrolled, which XLA fuses into one
-pass over memory.
+took 74–79 ms that way against ~10 ms for the same rounds unrolled, which XLA fuses into
+one pass over memory.
 
 ``bernoulli`` computes what ``jax.random.bernoulli(key, p, shape)`` does (the default
 Threefry key, ``jax_threefry_partitionable``) and returns the same values bit for bit
