@@ -56,3 +56,14 @@ def test_dropout_equals_flax_dropout_in_a_network():
   np.testing.assert_array_equal(*outputs)
   assert 0 < float(jnp.mean(outputs[0] == 0)) < 0.6
   np.testing.assert_array_equal(Dropout(0.3, deterministic=True).apply({}, x), x)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_normal_is_jax_random_normal(shape):
+  key = jax.random.PRNGKey(7)
+  ours = jax.jit(threefry.normal, static_argnums=1)(key, shape)
+  np.testing.assert_array_equal(ours, jax.random.normal(key, shape))
+  if ours.size > 1000:  # and it is N(0, 1)
+    assert abs(float(ours.mean())) < 0.01 and abs(float(ours.std()) - 1) < 0.01
+  bf16 = threefry.normal(key, shape, jnp.bfloat16)  # not float32: jax.random draws it
+  np.testing.assert_array_equal(bf16, jax.random.normal(key, shape, jnp.bfloat16))

@@ -169,14 +169,15 @@ class Dropout(nn.Module):
 class GaussianNoise(nn.Module):
   """x + N(0, std²) in training, x in evaluation: the discriminator regulariser of Salimans et
   al. 2016 (their MNIST D adds σ = 0.3 to the input and 0.5 before every hidden layer),
-  after the ladder networks of Rasmus et al. 2015. Draws from the ``noise`` RNG stream."""
+  after the ladder networks of Rasmus et al. 2015. Draws from the ``noise`` RNG stream, by
+  ``threefry.normal`` (jax.random.normal's values, faster on the CPU)."""
   std: float
 
   @nn.compact
   def __call__(self, x, train: bool):
     if not train or self.std == 0:
       return x
-    return x + self.std * jax.random.normal(self.make_rng("noise"), x.shape, x.dtype)
+    return x + self.std * threefry.normal(self.make_rng("noise"), x.shape, x.dtype)
 
 
 def spectrally_normalized(layer: nn.Module, enabled: bool, train: bool):
