@@ -162,6 +162,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.loss.get("d_entropy", 0.0) and not config.model.get("semi_supervised_classes", 0):
     raise UserError("config.loss.d_entropy needs a semi-supervised discriminator; set "
                     "config.model.semi_supervised_classes")
+  if config.model.get("data_init_images", 0) > 0:
+    if not config.model.get("discriminator", {}).get("weight_norm", False):
+      raise UserError("config.model.data_init_images initialises weight-normalised layers; "
+                      "set config.model.discriminator.weight_norm=True")
+    if config.model.get("num_classes", 0):
+      raise UserError("config.model.data_init_images needs an unconditional or "
+                      "semi-supervised discriminator, not a class-conditional one")
   guard = config.get("nonfinite")
   if guard is not None:
     if guard.action not in NONFINITE_ACTIONS:
@@ -285,12 +292,16 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 def model_keys(num_classes: int = 0, conditioning: str = "projection",
-               semi_supervised_classes: int = 0, compute_dtype: str = "float32") -> dict:
+               semi_supervised_classes: int = 0, compute_dtype: str = "float32",
+               data_init_images: int = 0) -> dict:
   """The keys every ``config.model`` has besides its nets: class conditioning and the
-  semi-supervised D (``ganjax.models.conditional``; 0 classes = off), and the computation
-  dtype (``bfloat16``: mixed precision with float32 parameters, MLP and DCGAN nets)."""
+  semi-supervised D (``ganjax.models.conditional``; 0 classes = off), the computation
+  dtype (``bfloat16``: mixed precision with float32 parameters, MLP and DCGAN nets), and the
+  number of training images for the data-dependent initialisation of D's weight-normalised
+  layers (``ganjax.models.data_init``; 0 = off)."""
   return dict(num_classes=num_classes, conditioning=conditioning,
-              semi_supervised_classes=semi_supervised_classes, compute_dtype=compute_dtype)
+              semi_supervised_classes=semi_supervised_classes, compute_dtype=compute_dtype,
+              data_init_images=data_init_images)
 
 
 def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.ConfigDict:

@@ -10,6 +10,7 @@ import numpy as np
 import optax
 
 from ganjax.models.conditional import is_conditional
+from ganjax.models.data_init import weight_norm_data_init
 
 
 @flax.struct.dataclass
@@ -48,8 +49,13 @@ class GANState:
 
 def init_state(seed: int, generator, discriminator, g_tx: optax.GradientTransformation,
                d_tx: optax.GradientTransformation, latent_dim: int, image_shape,
-               use_ema: bool = False, use_d_ema: bool = False) -> GANState:
-  """Initialises both networks and optimizers from ``seed`` (pure; works under eval_shape)."""
+               use_ema: bool = False, use_d_ema: bool = False, d_init_images=None) -> GANState:
+  """Initialises both networks and optimizers from ``seed`` (pure; works under eval_shape).
+
+  ``d_init_images`` (a batch of real images): D's weight-normalised layers get their
+  data-dependent initialisation on it (``ganjax.models.data_init``), with D in training mode
+  (its noise and dropout on, drawn from the seed) as Salimans et al. 2016 do.
+  """
   rng = jax.random.PRNGKey(seed)
   g_key, d_key, run_key = jax.random.split(rng, 3)
   z = jnp.zeros((1, latent_dim), jnp.float32)
@@ -58,6 +64,13 @@ def init_state(seed: int, generator, discriminator, g_tx: optax.GradientTransfor
   d_labels = {"labels": jnp.zeros((1,), jnp.int32)} if is_conditional(discriminator) else {}
   g_vars = generator.init({"params": g_key, "dropout": g_key}, z, train=False, **g_labels)
   d_vars = discriminator.init({"params": d_key, "dropout": d_key}, x, train=False, **d_labels)
+  if d_init_images is not None:
+    if d_labels:
+      raise ValueError("data-dependent initialisation of a class-conditional D is not "
+                       "supported (it would need labels for the images)")
+    init_key = jax.random.fold_in(d_key, 1)
+    d_vars = weight_norm_data_init(discriminator, d_vars, d_init_images,
+                                   rngs={"noise": init_key, "dropout": init_key}, train=True)
   g_params, d_params = g_vars["params"], d_vars["params"]
   return GANState(
       step=jnp.zeros((), jnp.int32),

@@ -56,8 +56,9 @@ class Experiment(NamedTuple):
     """K > 0 when D is a K-class semi-supervised classifier, 0 otherwise."""
     return self.config.model.get("semi_supervised_classes", 0)
 
-  def init(self, seed=None) -> GANState:
-    """The initial state from ``seed`` (default ``config.seed``).
+  def init(self, seed=None, d_init_images=None) -> GANState:
+    """The initial state from ``seed`` (default ``config.seed``); ``d_init_images``, real
+    images for D's data-dependent initialisation (``config.model.data_init_images`` > 0).
 
     Jit it with the seed as an argument (``initial_state``): a seed baked in as a constant
     makes XLA fold the whole initialisation at compile time.
@@ -65,7 +66,8 @@ class Experiment(NamedTuple):
     c = self.config
     return init_state(c.seed if seed is None else seed, self.generator, self.discriminator,
                       self.g_tx, self.d_tx, c.latent_dim, self.image_shape,
-                      use_ema=c.ema_decay > 0, use_d_ema=c.get("d_ema_decay", 0.0) > 0)
+                      use_ema=c.ema_decay > 0, use_d_ema=c.get("d_ema_decay", 0.0) > 0,
+                      d_init_images=d_init_images)
 
   def train_step(self, global_batch: int):
     c = self.config
@@ -118,19 +120,46 @@ def _feature_net(data_json: str, value_range: tuple):
 INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
 
 
-def initial_state(exp: "Experiment") -> GANState:
+def initial_state(exp: "Experiment", d_init_images=None) -> GANState:
   """``exp.init()``, compiled with the seed as an argument and with cheap LLVM optimisation."""
   seed = np.uint32(exp.config.seed)
-  compiled = jax.jit(exp.init).lower(seed).compile(compiler_options=INIT_COMPILER_OPTIONS)
-  return compiled(seed)
+  compiled = jax.jit(exp.init).lower(seed, d_init_images).compile(
+      compiler_options=INIT_COMPILER_OPTIONS)
+  return compiled(seed, d_init_images)
 
 
-def initial_states(exp: "Experiment", seeds) -> GANState:
+def initial_states(exp: "Experiment", seeds, d_init_images=None) -> GANState:
   """The initial states of ``seeds``, stacked along a new leading axis (one per seed): the
-  state of K independent runs that ``jax.vmap(exp.train_step(...))`` trains at once."""
+  state of K independent runs that ``jax.vmap(exp.train_step(...))`` trains at once.
+  ``d_init_images``, if given, is stacked the same way (each seed's own images)."""
   seeds = np.asarray(seeds, np.uint32)
-  init = jax.jit(jax.vmap(exp.init))
-  return init.lower(seeds).compile(compiler_options=INIT_COMPILER_OPTIONS)(seeds)
+  init = jax.jit(jax.vmap(exp.init, in_axes=(0, None if d_init_images is None else 0)))
+  return init.lower(seeds, d_init_images).compile(compiler_options=INIT_COMPILER_OPTIONS)(
+      seeds, d_init_images)
+
+
+def fresh_state(exp: "Experiment", runs: list[data.Batches]) -> GANState:
+  """The initial state of a new run of the seeds of ``runs`` (one data stream per seed;
+  stacked when there are several), D initialised on each seed's first images when
+  ``config.model.data_init_images`` > 0."""
+  num = exp.config.model.get("data_init_images", 0)
+  if len(runs) == 1:
+    return initial_state(exp, data_init_images(runs[0], num))
+  images = None if num <= 0 else np.stack([data_init_images(run, num) for run in runs])
+  return initial_states(exp, [run.seed for run in runs], images)
+
+
+def data_init_images(batches: data.Batches, num: int) -> np.ndarray | None:
+  """The first ``num`` training images a run sees (None when ``num`` is 0): the batch of
+  D's data-dependent initialisation, as Salimans et al. 2016 initialise on 500 of theirs."""
+  if num <= 0:
+    return None
+  images, step = [], 0
+  while sum(len(x) for x in images) < num:
+    batch = batches(step)["image"]
+    images.append(batch.reshape(-1, *batch.shape[2:]))
+    step += 1
+  return np.concatenate(images)[:num]
 
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
@@ -376,7 +405,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
   def last_good_state() -> GANState:
     if ckpt.latest_step() is not None:
       return ckpt.restore(abstract_state(exp, seeds), quarantine=True)
-    return initial_state(exp) if len(seeds) == 1 else initial_states(exp, seeds)
+    return fresh_state(exp, runs)
 
   host_state = last_good_state()
   start, total = int(run_scalar(host_state.step)), config.total_steps

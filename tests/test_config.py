@@ -57,6 +57,11 @@ def test_entropy_minimisation_without_a_semi_supervised_d_is_refused():
     config_lib.load(DEMO, {"loss.d_entropy": "1.0"})
 
 
+def test_data_dependent_init_without_weight_norm_is_refused():
+  with pytest.raises(UserError, match="set config.model.discriminator.weight_norm=True"):
+    config_lib.load(DEMO, {"model.data_init_images": "500"})
+
+
 def test_cli_override_forms():
   rest, overrides = config_lib.split_cli_overrides(
       ["train", "--config", "x.py", "--config.seed=3", "--config.batch_size", "8"])
