@@ -154,12 +154,8 @@ def data_init_images(batches: data.Batches, num: int) -> np.ndarray | None:
   D's data-dependent initialisation, as Salimans et al. 2016 initialise on 500 of theirs."""
   if num <= 0:
     return None
-  images, step = [], 0
-  while sum(len(x) for x in images) < num:
-    batch = batches(step)["image"]
-    images.append(batch.reshape(-1, *batch.shape[2:]))
-    step += 1
-  return np.concatenate(images)[:num]
+  steps = [batches(step)["image"] for step in range(-(-num // batches.per_step))]
+  return np.concatenate([x.reshape(-1, *x.shape[2:]) for x in steps])[:num]
 
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:

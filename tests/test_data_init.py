@@ -95,8 +95,8 @@ def test_training_initialises_each_seed_on_its_own_first_images(idx_dir):
   config.model.data_init_images = 150
   exp = train.build(config, (28, 28, 1))
   seeds = [0, 5]
-  batches = [data.Batches(data.open_source(config.data), 100, 1, s,
-                                exp.value_range) for s in seeds]
+  source = data.open_source(config.data)
+  batches = [data.Batches(source, 100, 1, s, exp.value_range) for s in seeds]
   images = [train.data_init_images(b, 150) for b in batches]
   assert images[0].shape == (150, 28, 28, 1)
   np.testing.assert_array_equal(images[0][:100], batches[0](0)["image"][0])

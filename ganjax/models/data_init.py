@@ -23,13 +23,13 @@ def _is_weight_norm(module: nn.Module, method: str) -> bool:
   return isinstance(module, nn.WeightNorm) and method == "__call__"
 
 
-def _layer_params(wn_params: dict) -> tuple[str, ...]:
-  """The wrapped layer's name from a WeightNorm's params ``{'<layer>/kernel/scale': g}``."""
+def _scale_key(wn_params: dict) -> str:
+  """The one key of a WeightNorm's params, ``'<layer>/kernel/scale'`` (its length g)."""
   if len(wn_params) != 1:
     raise ValueError("data-dependent initialisation supports weight norm on layers with one "
                      f"kernel (a Dense or Conv); found scales {sorted(wn_params)}")
   (key,) = wn_params
-  return tuple(key.split("/")[:-2])
+  return key
 
 
 def weight_norm_data_init(module: nn.Module, variables: dict, x, rngs=None, **kwargs) -> dict:
@@ -48,14 +48,18 @@ def weight_norm_data_init(module: nn.Module, variables: dict, x, rngs=None, **kw
   below it stop changing, so after as many passes as there are weight-normalised layers all
   of them are — the layer-by-layer procedure, without needing the layers' order.
   """
-  params = variables["params"]
-  _, state = module.apply(variables, x, rngs=rngs, capture_intermediates=_is_weight_norm,
-                          mutable=True, **kwargs)
-  num_layers = len(jax.tree_util.tree_leaves(state.get("intermediates", {})))
-  for _ in range(num_layers):
+  def layer_outputs(params):
     _, state = module.apply({**variables, "params": params}, x, rngs=rngs,
                             capture_intermediates=_is_weight_norm, mutable=True, **kwargs)
-    params = _normalise(params, state["intermediates"])
+    return state.get("intermediates", {})
+
+  params = variables["params"]
+  outputs = layer_outputs(params)
+  num_layers = len(jax.tree_util.tree_leaves(outputs))
+  for i in range(num_layers):
+    params = _normalise(params, outputs)
+    if i + 1 < num_layers:
+      outputs = layer_outputs(params)
   return {**variables, "params": params}
 
 
@@ -70,13 +74,13 @@ def _normalise(params: dict, intermediates: dict) -> dict:
     for name in names[:-1]:
       parent = parent[name]
     wn = parent[names[-1]]
+    key = _scale_key(wn)
     layer = parent
-    for name in _layer_params(wn):
+    for name in key.split("/")[:-2]:  # the wrapped layer, a sibling of the WeightNorm
       layer = layer[name]
     y = y.astype(jnp.float32)
     axes = tuple(range(y.ndim - 1))
     mean, std = jnp.mean(y, axes), jnp.sqrt(jnp.var(y, axes) + _EPS)
-    (key,) = wn
     wn[key] = wn[key] / std
     if "bias" in layer:
       layer["bias"] = (layer["bias"] - mean) / std
