@@ -162,8 +162,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.loss.get("d_entropy", 0.0) and not config.model.get("semi_supervised_classes", 0):
     raise UserError("config.loss.d_entropy needs a semi-supervised discriminator; set "
                     "config.model.semi_supervised_classes")
+  d_model = config.model.get("discriminator", {})
+  if not d_model.get("weight_norm_learn_scale", True) and not d_model.get("weight_norm", False):
+    raise UserError("config.model.discriminator.weight_norm_learn_scale=False fixes the "
+                    "weight-norm lengths; set config.model.discriminator.weight_norm=True")
   if config.model.get("data_init_images", 0) > 0:
-    if not config.model.get("discriminator", {}).get("weight_norm", False):
+    if not d_model.get("weight_norm", False):
       raise UserError("config.model.data_init_images initialises weight-normalised layers; "
                       "set config.model.discriminator.weight_norm=True")
     if config.model.get("num_classes", 0):
@@ -327,8 +331,8 @@ def mlp_model(hidden: tuple = (128, 128, 100), d_hidden: tuple = (128, 128)) -> 
       generator=dict(hidden=hidden, hidden_activation="relu", output_activation="sigmoid",
                      dropout=0.0, batch_norm=False),
       discriminator=dict(hidden=d_hidden, hidden_activation="leaky_relu", dropout=0.0,
-                         spectral_norm=False, weight_norm=False, input_noise_std=0.0,
-                         noise_std=0.0)))
+                         spectral_norm=False, weight_norm=False, weight_norm_learn_scale=True,
+                         input_noise_std=0.0, noise_std=0.0)))
 
 
 def balanced_mlp_model() -> ml_collections.ConfigDict:

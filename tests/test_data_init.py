@@ -4,6 +4,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from ganjax import config as config_lib
 from ganjax import data, train
@@ -110,3 +111,51 @@ def test_training_initialises_each_seed_on_its_own_first_images(idx_dir):
     assert state_digest(alone) == state_digest(train.initial_state(exp_k, images[k]))
     assert state_digest(jax.tree.map(lambda x: x[k], stacked)) == state_digest(alone)
   assert state_digest(jax.tree.map(lambda x: x[0], stacked)) != state_digest(plain)
+
+
+def _by_layer(params) -> dict:
+  """Leaves keyed by their path without the weight-norm wrapper's name, which differs
+  between ``WeightNorm_k`` and ``FixedScaleWeightNorm_k``."""
+  return {tuple(p.key for p in path if "WeightNorm" not in p.key): leaf
+          for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]}
+
+
+def test_fixed_scale_freezes_the_hidden_lengths_and_nothing_else():
+  """``weight_norm_learn_scale=False`` (Salimans et al.'s ``train_scale=False``): after the
+  data-dependent initialisation, the same function as the learned-scale net with the same
+  draws, zero gradient for the hidden layers' g and the same gradient for everything else."""
+  kw = dict(hidden=(24, 16), hidden_activation="relu", weight_norm=True, input_noise_std=0.3,
+            noise_std=0.5)
+  x = jax.random.uniform(jax.random.PRNGKey(1), (64, 28, 28, 1))
+  labels = jnp.arange(64) % 10
+  rngs = {"noise": jax.random.PRNGKey(2)}
+  grads, outputs, scales = {}, {}, {}
+  for learn_scale in (True, False):
+    d = SemiSupervisedDiscriminator(
+        MLPDiscriminator(weight_norm_learn_scale=learn_scale, **kw), num_classes=10)
+    variables = d.init(jax.random.PRNGKey(0), x[:1], train=False)
+    variables = weight_norm_data_init(d, variables, x, rngs=rngs, train=True)
+
+    def loss(params, d=d):
+      _, logits = d.apply({"params": params}, x, rngs=rngs, train=True)
+      return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], 1))
+
+    outputs[learn_scale], g = jax.value_and_grad(loss)(variables["params"])
+    grads[learn_scale] = _by_layer(g)
+    scales[learn_scale] = _by_layer(variables["params"])
+  assert outputs[True] == outputs[False]
+  hidden = {("base", "Dense_0/kernel/scale"), ("base", "Dense_1/kernel/scale")}
+  assert hidden < set(grads[True]) and grads[True].keys() == grads[False].keys()
+  for key, g in grads[False].items():
+    if key in hidden:
+      np.testing.assert_array_equal(g, 0)
+      assert float(jnp.abs(grads[True][key]).min()) > 0
+      assert float(jnp.abs(scales[False][key] - 1).min()) > 1e-3  # set by the initialisation
+    else:
+      np.testing.assert_allclose(g, grads[True][key], rtol=1e-5, atol=1e-7)
+
+
+def test_fixed_scale_without_weight_norm_is_refused():
+  with pytest.raises(config_lib.UserError, match="weight_norm_learn_scale=False fixes"):
+    config_lib.load(SSGAN_MLP, {"model.discriminator.weight_norm": "False",
+                                "model.discriminator.weight_norm_learn_scale": "False"})

@@ -194,14 +194,30 @@ def spectrally_normalized(layer: nn.Module, enabled: bool, train: bool):
   return lambda x: wrapped(x, update_stats=train)
 
 
-def weight_normalized(layer: nn.Module, enabled: bool):
+class FixedScaleWeightNorm(nn.WeightNorm):
+  """``nn.WeightNorm`` whose length g is a constant of training: no gradient reaches it.
+
+  Salimans et al. 2016's semi-supervised discriminators fix g in every hidden layer (their
+  ``train_scale=False``) at the value the data-dependent initialisation gives it, so each
+  unit's weight vector keeps a fixed norm and the net cannot outgrow the Gaussian noise added
+  after every layer; only the output layer learns its g.
+  """
+
+  def param(self, name, init_fn, *args, **kwargs):
+    return jax.lax.stop_gradient(super().param(name, init_fn, *args, **kwargs))
+
+
+def weight_normalized(layer: nn.Module, enabled: bool, learn_scale: bool = True):
   """``layer``, or ``layer`` with its kernel reparametrised as w = g · v / ‖v‖ per output unit.
 
   Weight normalisation (Salimans & Kingma 2016) via Flax's ``nn.WeightNorm``: the direction v
   and the length g (initialised to 1) are learned separately; Salimans et al. 2016 use it in
-  every layer of their semi-supervised discriminators.
+  every layer of their semi-supervised discriminators. ``learn_scale=False`` keeps g at its
+  initial value (:class:`FixedScaleWeightNorm`).
   """
-  return nn.WeightNorm(layer) if enabled else layer
+  if not enabled:
+    return layer
+  return nn.WeightNorm(layer) if learn_scale else FixedScaleWeightNorm(layer)
 
 
 def with_condition_planes(x: jax.Array, condition) -> jax.Array:

@@ -45,7 +45,9 @@ class MLPDiscriminator(nn.Module):
   """Flattened image → hidden layers → one logit (784 → 128 → 128 → 1 by default).
 
   ``spectral_norm`` normalises every layer (Miyato et al. 2018), ``weight_norm`` reparametrises
-  every layer as g · v/‖v‖ (Salimans & Kingma 2016); they exclude each other. In training,
+  every layer as g · v/‖v‖ (Salimans & Kingma 2016); they exclude each other;
+  ``weight_norm_learn_scale=False`` keeps g of the hidden layers fixed (Salimans et al. 2016's
+  semi-supervised D, whose g the data-dependent initialisation sets). In training,
   ``input_noise_std`` adds Gaussian noise to the image and ``noise_std`` to the output of
   every hidden layer: Salimans et al. 2016's semi-supervised MNIST D has σ 0.3 and 0.5.
   """
@@ -54,6 +56,7 @@ class MLPDiscriminator(nn.Module):
   dropout: float = 0.0
   spectral_norm: bool = False
   weight_norm: bool = False
+  weight_norm_learn_scale: bool = True
   input_noise_std: float = 0.0
   noise_std: float = 0.0
   dtype: str = "float32"  # computation dtype; the logit and features are returned as float32
@@ -65,15 +68,15 @@ class MLPDiscriminator(nn.Module):
     if self.spectral_norm and self.weight_norm:
       raise ValueError("spectral_norm and weight_norm exclude each other; choose one")
 
-    def dense(width):
-      layer = weight_normalized(nn.Dense(width, dtype=self.dtype), self.weight_norm)
+    def dense(width, learn_scale=True):
+      layer = weight_normalized(nn.Dense(width, dtype=self.dtype), self.weight_norm, learn_scale)
       return spectrally_normalized(layer, self.spectral_norm, train)
 
     x = GaussianNoise(self.input_noise_std)(x.reshape((x.shape[0], -1)), train)
     if condition is not None:
       x = jnp.concatenate([x, condition.astype(x.dtype)], axis=-1)
     for width in self.hidden:
-      x = activation(self.hidden_activation)(dense(width)(x))
+      x = activation(self.hidden_activation)(dense(width, self.weight_norm_learn_scale)(x))
       x = GaussianNoise(self.noise_std)(x, train)
       if self.dropout:
         x = Dropout(self.dropout, deterministic=not train)(x)
