@@ -18,8 +18,8 @@ initialisation, 76.2 % ± 1.2 over 3 seeds (70.8 % baseline); the initialisation
 against 76.2 %; with both, their constant learning rate
 (``--config.optimizer.g.schedule=constant --config.optimizer.d.schedule=constant``) 72.3 %
 against 78.2 %; feature matching before the last noise layer, as their code does, 77.6 %
-(a scratch change, not an option). Off by default, three more parts of their code that did not help (with the
-learned lengths, against 76.7 % at step 13,500): their G
+(a scratch change, not an option). Off by default, three more parts of their code that did
+not help (with the learned lengths, against 76.7 % at step 13,500): their G
 (``--config.model.generator.batch_norm=True
 --config.model.generator.hidden_activation=softplus``) together with classifying by an
 average of D's weights (``--config.d_ema_decay=0.9999``), 76.2 % at step 13,500; D's
