@@ -249,6 +249,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.total_steps = 1000
   c.batch_size = 128
   c.n_critic = 1                  # discriminator updates per generator update
+  # True: G's update draws its own latents and real batch (feature matching's target) instead
+  # of reusing the last critic update's, as Salimans et al. 2016's code; one more G forward.
+  c.g_fresh_batch = False
   c.latent_dim = 100
   c.ema_decay = 0.0               # > 0 keeps an EMA of the generator for sampling
   c.d_ema_decay = 0.0             # > 0 keeps an EMA of D (a semi-supervised D tests with it)

@@ -92,7 +92,8 @@ class Experiment(NamedTuple):
                            perceptual_weight=c.loss.get("perceptual", 0.0),
                            semi_supervised=self.semi_supervised_classes > 0,
                            d_adversarial_weight=c.loss.get("d_adversarial", 1.0),
-                           d_entropy_weight=c.loss.get("d_entropy", 0.0))
+                           d_entropy_weight=c.loss.get("d_entropy", 0.0),
+                           g_fresh_batch=c.get("g_fresh_batch", False))
 
   def _perceptual_features(self):
     if self.config.loss.get("perceptual", 0.0) <= 0:
@@ -382,7 +383,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
         data.labeled_subset(labels, config.data.labels_per_class, seed),
         config.data.labeled_batch_size)
     return data.Batches(source, config.batch_size, config.n_critic, seed, exp.value_range,
-                        labeled)
+                        labeled, generator_batch=config.get("g_fresh_batch", False))
 
   runs = [seed_batches(s) for s in seeds]
   if config.data.get("on_device", False):

@@ -50,7 +50,10 @@ EMA: ``ema_decay`` > 0 averages G's parameters after every step, ``d_ema_decay``
 
 The generator runs forward once for the last critic update; its ``jax.vjp`` is reused for
 the generator update against the freshly updated discriminator (as PyTorch's DCGAN example
-does), which saves one generator forward per step.
+does), which saves one generator forward per step. With ``g_fresh_batch`` the generator
+update instead draws its own latents and takes its own real batch ``batch["g_image"][0]``
+(the target of feature matching and of the perceptual loss), as Salimans et al. 2016's
+code does (a second permutation of the training set): one more generator forward per step.
 """
 
 from typing import Callable
@@ -103,7 +106,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     feature_matching_weight: float = 0.0,
                     perceptual_features: Callable | None = None, perceptual_weight: float = 0.0,
                     semi_supervised: bool = False, d_adversarial_weight: float = 1.0,
-                    d_entropy_weight: float = 0.0):
+                    d_entropy_weight: float = 0.0, g_fresh_batch: bool = False):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def latents(key, local_batch):
@@ -210,26 +213,31 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
           jnp.arange(n_critic - 1)), unroll=True)
     d_params, d_stats, d_opt, g_stats = carry
 
-    # Last critic update and the generator update share one generator forward.
+    last = jax.tree.map(lambda x: x[-1], (reals, real_labels, labeled))
     z_key, g_key, d_key = keys(n_critic - 1)
+    if g_fresh_batch:  # every critic update on its own; G gets unused keys and its own reals
+      (d_params, d_stats, d_opt, g_stats), metrics = critic(carry, (*last, n_critic - 1))
+      z_key, g_key, d_key = keys(n_critic)
+      g_real, g_real_y = batch["g_image"][0], batch["g_label"][0] if num_classes else None
+    else:
+      g_real, g_real_y = last[:2]
     z, fake_y = latents(z_key, local_batch)
     fake, g_vjp, g_stats = jax.vjp(
         lambda p: _apply(generator, p, g_stats, z, g_key, fake_y), state.g_params, has_aux=True)
     g_stats = jax.lax.pmean(g_stats, axis_name)
-    d_params, d_stats, d_opt, metrics = d_update(
-        d_params, d_stats, d_opt, reals[-1], jax.lax.stop_gradient(fake), d_key,
-        jax.tree.map(lambda x: x[-1], real_labels), fake_y,
-        jax.tree.map(lambda x: x[-1], labeled))
+    if not g_fresh_batch:  # the last critic update and G's update share one G forward
+      d_params, d_stats, d_opt, metrics = d_update(
+          d_params, d_stats, d_opt, last[0], jax.lax.stop_gradient(fake), d_key, last[1],
+          fake_y, last[2])
 
     matching = feature_matching_weight > 0
     if matching:  # D's features of the real batch, a fixed target for G
-      (_, real_d_features), _ = _apply(discriminator, d_params, d_stats, reals[-1],
-                                       jax.random.fold_in(d_key, 3),
-                                       jax.tree.map(lambda x: x[-1], real_labels),
+      (_, real_d_features), _ = _apply(discriminator, d_params, d_stats, g_real,
+                                       jax.random.fold_in(d_key, 3), g_real_y,
                                        return_features=True)
       real_d_features = jax.lax.stop_gradient(real_d_features)
     if perceptual_weight > 0:
-      real_p_features = jax.lax.stop_gradient(perceptual_features(reals[-1]))
+      real_p_features = jax.lax.stop_gradient(perceptual_features(g_real))
 
     def g_objective(fake_images):
       # Discriminator statistics updated during the generator step are discarded.

@@ -97,6 +97,23 @@ def test_batches_are_a_function_of_the_step(idx_dir):
   assert unit.min() >= 0.0 and unit.max() == 1.0
 
 
+def test_generator_batch_walks_a_second_permutation(idx_dir):
+  source = data.ArraySource(*load_split(idx_dir, "train"))
+  plain = data.Batches(source, batch_size=32, n_critic=2, seed=3)
+  both = data.Batches(source, batch_size=32, n_critic=2, seed=3, generator_batch=True)
+  for step in (0, 5):  # D's stream is unchanged
+    np.testing.assert_array_equal(both(step)["image"], plain(step)["image"])
+  assert sorted(both(0)) == ["g_image", "g_label", "image", "label"]
+  assert both(0)["g_image"].shape == (1, 32, 28, 28, 1)
+  g_epoch = np.concatenate([both.plan(s)["g_"][0] for s in range(both.steps_per_epoch)])
+  assert len(set(g_epoch)) == len(g_epoch) == 128  # no example twice in an epoch
+  assert not np.array_equal(both.plan(0)["g_"][0], both.indices(0)[:32])
+  assert not np.array_equal(both.plan(0)["g_"], both.plan(both.steps_per_epoch)["g_"])
+  images, labels = source.get(both.plan(3)["g_"][0])
+  np.testing.assert_array_equal(both(3)["g_label"][0], labels)
+  np.testing.assert_array_equal(both(3)["g_image"][0], both.scale_table()[images])
+
+
 def test_prefetch_yields_the_same_batches(idx_dir):
   batches = data.Batches(data.ArraySource(*load_split(idx_dir, "train")), 16, 1, seed=0)
   got = list(batches.prefetch(3, 12))
@@ -112,13 +129,16 @@ def test_device_batches_equal_the_host_batches_bit_for_bit(idx_dir, mode, device
   source = data.PaddedSource(data.ArraySource(images, labels), 32)
   parallel = DataParallel(mode, devices, seeds)
   runs = [data.Batches(source, 16, 2, seed=3 + k, value_range=(-1.0, 1.0),
-                       labeled=(data.labeled_subset(labels, 2, seed=3 + k), 8))
+                       labeled=(data.labeled_subset(labels, 2, seed=3 + k), 8),
+                       generator_batch=mode == "pmap")
           for k in range(seeds)]
   host = runs[0] if seeds == 1 else data.StackedBatches(runs)
   on_device = data.DeviceBatches(runs, parallel)
   for step in (0, 7, 8, 3):  # across the epoch boundary (8 steps per epoch)
     got, want = on_device(step), parallel.put_batch(host(step))
-    assert sorted(got) == sorted(want) == ["image", "label", "labeled_image", "labeled_label"]
+    assert sorted(got) == sorted(want) == sorted(
+        ["image", "label", "labeled_image", "labeled_label"] +
+        (["g_image", "g_label"] if mode == "pmap" else []))
     for key in want:
       assert got[key].sharding.is_equivalent_to(want[key].sharding, want[key].ndim), key
       assert got[key].dtype == want[key].dtype

@@ -2,6 +2,7 @@
 
 import json
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -74,9 +75,9 @@ def test_experiment_trains_resumes_and_samples(experiment, idx_dir, tmp_path, ca
   assert out.stat().st_size > 0
 
 
-def _one_device_step(config, n_critic=1, labeled=None, **step_kwargs):
+def _one_device_step(config, n_critic=1, labeled=None, batch=None, **step_kwargs):
   """One step of ``config``'s nets from seed 0's state on a fixed batch of 8 (plus the
-  ``labeled`` (images, labels) of a semi-supervised D)."""
+  ``labeled`` (images, labels) of a semi-supervised D), or on ``batch``."""
   generator, discriminator = models.build(config.model, (28, 28, 1), axis_name="batch")
   g_tx, d_tx = factory.make(config.optimizer.g, 10), factory.make(config.optimizer.d, 10)
   state = init_state(0, generator, discriminator, g_tx, d_tx, 8, (28, 28, 1))
@@ -87,7 +88,7 @@ def _one_device_step(config, n_critic=1, labeled=None, **step_kwargs):
       d_penalty=regularizers.discriminator_penalty(config.loss.gradient_penalty, config.loss.r1),
       d_weight_clip=config.loss.weight_clip, g_orthogonal_reg=config.loss.g_orthogonal_reg,
       **step_kwargs)
-  batch = {"image": _reals(n_critic)}
+  batch = {"image": _reals(n_critic)} if batch is None else batch
   if labeled is not None:
     batch.update(labeled_image=labeled[0][None], labeled_label=labeled[1][None])
   return jax.jit(jax.vmap(step, axis_name="batch"))(
@@ -117,6 +118,26 @@ def test_entropy_minimisation_adds_the_class_entropy_of_the_unlabelled_reals():
   np.testing.assert_allclose(entropic["d_entropy"][0], expected, rtol=1e-5)
   np.testing.assert_allclose(entropic["d_loss"][0], plain["d_loss"][0] + 2.0 * expected,
                              rtol=1e-5)
+
+
+def test_a_fresh_generator_batch_gives_g_its_own_latents_and_reals():
+  """With ``g_fresh_batch`` G's update is the one a default step with one more critic
+  update makes from the same latents and reals (G learns by a fixed perceptual loss only, so
+  D's two extra updates cannot matter); D's update is the default step's."""
+  config = _tiny_config(name="non_saturating")
+  projection = jax.random.normal(jax.random.PRNGKey(9), (784, 16))
+  g_only = dict(g_adversarial_weight=0.0, perceptual_weight=1.0,
+                perceptual_features=lambda x: jnp.tanh(x.reshape(len(x), -1) @ projection))
+  reals = _reals(2)
+  fresh_state, fresh = _one_device_step(
+      config, batch={"image": reals[:1], "g_image": reals[1:]}, g_fresh_batch=True, **g_only)
+  two_state, two = _one_device_step(config, n_critic=2, batch={"image": reals}, **g_only)
+  one_state, one = _one_device_step(config, batch={"image": reals[:1]}, **g_only)
+  chex.assert_trees_all_close(fresh_state.g_params, two_state.g_params, rtol=1e-6, atol=1e-7)
+  np.testing.assert_allclose(fresh["g_perceptual"], two["g_perceptual"], rtol=1e-6)
+  chex.assert_trees_all_equal(fresh_state.d_params, one_state.d_params)
+  np.testing.assert_array_equal(fresh["d_loss"], one["d_loss"])
+  assert abs(float(fresh["g_perceptual"][0]) - float(one["g_perceptual"][0])) > 1e-3
 
 
 def _tiny_config(**loss):

@@ -94,13 +94,16 @@ class Batches(StepBatches):
 
   Images are scaled from uint8 to ``value_range`` as float32. With ``labeled = (indices,
   batch)`` every step also holds ``"labeled_image"`` / ``"labeled_label"`` (n_critic, batch,
-  …): examples of that labelled subset, drawn with a generator seeded by (seed, step).
+  …): examples of that labelled subset, drawn with a generator seeded by (seed, step). With
+  ``generator_batch`` it also holds ``"g_image"`` / ``"g_label"`` (1, B, …), the generator
+  update's own real batch: the same walk through a second permutation of every epoch.
   """
 
   def __init__(self, source, batch_size: int, n_critic: int, seed: int,
-               value_range: tuple[float, float] = (-1.0, 1.0), labeled=None):
+               value_range: tuple[float, float] = (-1.0, 1.0), labeled=None,
+               generator_batch: bool = False):
     self.source, self.batch_size, self.n_critic, self.seed = source, batch_size, n_critic, seed
-    self.labeled = labeled
+    self.labeled, self.generator_batch = labeled, generator_batch
     self.per_step = batch_size * n_critic
     self.steps_per_epoch = len(source) // self.per_step
     if self.steps_per_epoch == 0:
@@ -108,14 +111,16 @@ class Batches(StepBatches):
                       f"(batch_size·n_critic = {self.per_step})")
     lo, hi = value_range
     self._scale, self._shift = (hi - lo) / 255.0, lo
-    self._epoch, self._perm = None, None
+    self._perms = {}  # stream → (epoch, that epoch's permutation)
 
-  def indices(self, step: int) -> np.ndarray:
+  def indices(self, step: int, stream: int = 0) -> np.ndarray:
+    """Step ``step``'s ``batch_size · n_critic`` dataset indices; stream 1 walks a second,
+    independent permutation of each epoch (the generator's batch)."""
     epoch, i = divmod(int(step), self.steps_per_epoch)
-    if epoch != self._epoch:
-      self._epoch = epoch
-      self._perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.source))
-    return self._perm[i * self.per_step:(i + 1) * self.per_step]
+    if self._perms.get(stream, (None,))[0] != epoch:
+      key = [self.seed, epoch] if stream == 0 else [self.seed, epoch, 2]
+      self._perms[stream] = epoch, np.random.default_rng(key).permutation(len(self.source))
+    return self._perms[stream][1][i * self.per_step:(i + 1) * self.per_step]
 
   def scale_table(self) -> np.ndarray:
     """float32 value of each uint8 level: what ``__call__`` maps pixel values to."""
@@ -125,14 +130,17 @@ class Batches(StepBatches):
     return images.astype(np.float32) * self._scale + self._shift
 
   def plan(self, step: int) -> dict:
-    """The dataset indices of step ``step``'s examples: ``{"": (n_critic, B)}``, and with a
-    labelled subset ``"labeled_": (n_critic, labelled batch)``."""
+    """The dataset indices of step ``step``'s examples: ``{"": (n_critic, B)}``, with a
+    labelled subset ``"labeled_": (n_critic, labelled batch)``, with ``generator_batch``
+    ``"g_": (1, B)``."""
     out = {"": self.indices(step).reshape(self.n_critic, self.batch_size)}
     if self.labeled is not None:
       subset, batch = self.labeled
       rng = np.random.default_rng([self.seed, int(step), 1])
       picked = rng.choice(subset, self.n_critic * batch, replace=len(subset) < self.n_critic * batch)
       out["labeled_"] = picked.reshape(self.n_critic, batch)
+    if self.generator_batch:
+      out["g_"] = self.indices(step, stream=1)[:self.batch_size].reshape(1, self.batch_size)
     return out
 
   def __call__(self, step: int) -> dict:
