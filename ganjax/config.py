@@ -224,8 +224,9 @@ def optimizer_config(name: str = "adam", learning_rate: float = 2e-4,
                      **overrides) -> ml_collections.ConfigDict:
   """Every optimizer hyper-parameter the factory reads, so each can be overridden."""
   cfg = ml_collections.ConfigDict(dict(
-      name=name, learning_rate=learning_rate, b1=0.5, b2=0.999, eps=1e-8, momentum=0.9,
-      nesterov=False, decay=0.9, schedule="constant", warmup_steps=0,
+      # adam divides by sqrt(v̂ + eps_root) + eps (Salimans et al.'s code: eps 0, eps_root 1e-8)
+      name=name, learning_rate=learning_rate, b1=0.5, b2=0.999, eps=1e-8, eps_root=0.0,
+      momentum=0.9, nesterov=False, decay=0.9, schedule="constant", warmup_steps=0,
       end_learning_rate_factor=0.0, grad_clip_norm=0.0,
       # {top-level layer name: m}: that layer learns at m × learning_rate (StyleGAN's mapping
       # network: {"MappingNetwork_0": 0.01}); set in a config file (ganjax.optim.layer_scale)

@@ -2,10 +2,14 @@
 
 import json
 
+import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from ganjax import cli
+from ganjax.config import optimizer_config
+from ganjax.optim import factory
 
 TINY_DCGAN = ("--config.model.generator.features=(16,8,4)",
               "--config.model.discriminator.features=(4,8)",
@@ -45,3 +49,21 @@ def test_bad_optimizer_hyper_parameter_is_one_clear_line(overrides, message, tmp
                    *overrides]) == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and message in err[0], err
+
+
+def test_adam_eps_root_is_salimans_et_al_adam():
+  """eps 0, eps_root 1e-8: the Adam of Salimans et al.'s code, sqrt(v̂ + 1e-8) in the
+  denominator, by numpy; tiny gradients then take steps far below the learning rate."""
+  cfg = optimizer_config("adam", 1e-2, b1=0.5, eps=0.0, eps_root=1e-8)
+  tx = factory.make(cfg, 10)
+  grads = [np.array([1e-6, -2e-6, 3e-2], np.float32) * k for k in (1.0, -0.5, 2.0)]
+  params = jnp.zeros(3)
+  state = tx.init(params)
+  want, m, v = np.zeros(3), np.zeros(3), np.zeros(3)
+  for t, g in enumerate(grads, start=1):
+    updates, state = tx.update(jnp.asarray(g), state, params)
+    params = optax.apply_updates(params, updates)
+    m, v = 0.5 * m + 0.5 * g, 0.999 * v + 0.001 * g.astype(np.float64) ** 2
+    want -= 1e-2 * (m / (1 - 0.5 ** t)) / np.sqrt(v / (1 - 0.999 ** t) + 1e-8)
+  np.testing.assert_allclose(params, want, rtol=1e-5, atol=1e-12)
+  assert abs(want[0]) < 0.05 * abs(want[2])  # plain Adam moves both about equally

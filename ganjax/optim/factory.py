@@ -32,7 +32,8 @@ def register(name: str):
 
 @register("adam")
 def _adam(lr, cfg):
-  return optax.adam(lr, b1=cfg.get("b1", 0.9), b2=cfg.get("b2", 0.999), eps=cfg.get("eps", 1e-8))
+  return optax.adam(lr, b1=cfg.get("b1", 0.9), b2=cfg.get("b2", 0.999), eps=cfg.get("eps", 1e-8),
+                    eps_root=cfg.get("eps_root", 0.0))
 
 
 @register("rmsprop")
