@@ -214,13 +214,12 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     d_params, d_stats, d_opt, g_stats = carry
 
     last = jax.tree.map(lambda x: x[-1], (reals, real_labels, labeled))
-    z_key, g_key, d_key = keys(n_critic - 1)
     if g_fresh_batch:  # every critic update on its own; G gets unused keys and its own reals
       (d_params, d_stats, d_opt, g_stats), metrics = critic(carry, (*last, n_critic - 1))
-      z_key, g_key, d_key = keys(n_critic)
       g_real, g_real_y = batch["g_image"][0], batch["g_label"][0] if num_classes else None
     else:
       g_real, g_real_y = last[:2]
+    z_key, g_key, d_key = keys(n_critic if g_fresh_batch else n_critic - 1)
     z, fake_y = latents(z_key, local_batch)
     fake, g_vjp, g_stats = jax.vjp(
         lambda p: _apply(generator, p, g_stats, z, g_key, fake_y), state.g_params, has_aux=True)
