@@ -16,6 +16,10 @@ A ``critic`` here is any function from an image batch to one logit per image.
 * orthogonal regularisation (Brock et al. 2019, "Large Scale GAN Training", §3.1):
   β·Σ_W ‖WᵀW ⊙ (1 − I)‖²_F over the kernels, each reshaped to (fan-in, features); it pushes
   the filters towards orthogonality without constraining their norms.
+* manifold regularisation (Lecouat et al. 2018, "Manifold regularization with GANs for
+  semi-supervised learning", §3): a Monte Carlo estimate of E_z ‖J_z f(G(z))‖²_F, the
+  classifier's smoothness along the generator's manifold, by the finite difference
+  E_z ‖f(G(z)) − f(G(z + ε r̄))‖², r̄ = r/‖r‖, r ~ N(0, I); f is D's class logits.
 """
 
 from typing import Callable
@@ -67,6 +71,17 @@ def orthogonal_regularization(params) -> jax.Array:
 def feature_matching(real_features: jax.Array, fake_features: jax.Array) -> jax.Array:
   """‖E[φ(x)] − E[φ(G(z))]‖², the batch means of features compared (Salimans et al. 2016)."""
   return jnp.sum((jnp.mean(real_features, axis=0) - jnp.mean(fake_features, axis=0)) ** 2)
+
+
+def perturb_latents(z: jax.Array, r: jax.Array, epsilon: float) -> jax.Array:
+  """z + ε r/‖r‖ per row: a step of length ε in the direction of ``r`` (one per latent)."""
+  return z + epsilon * r / jnp.linalg.norm(r, axis=-1, keepdims=True)
+
+
+def manifold_penalty(outputs: jax.Array, perturbed_outputs: jax.Array) -> jax.Array:
+  """E‖f(G(z)) − f(G(z + ε r̄))‖², per-example outputs compared (unweighted)."""
+  diff = (outputs - perturbed_outputs).reshape(outputs.shape[0], -1)
+  return jnp.mean(jnp.sum(diff ** 2, axis=1))
 
 
 def discriminator_penalty(gradient_penalty_weight: float = 0.0, r1_weight: float = 0.0):

@@ -33,6 +33,10 @@ on the batch's labelled examples (``batch["labeled_image"]`` / ``["labeled_label
 ``d_entropy_weight`` > 0 adds that weight times the mean entropy of D's class distribution
 softmax(l(x)) on the unlabelled real batch, −E Σₖ pₖ log pₖ: entropy minimisation
 (Grandvalet & Bengio 2005), the conditional-entropy term of Dai et al. 2017's "bad GAN".
+``d_manifold_weight`` > 0 adds that weight times the manifold penalty of Lecouat et al. 2018,
+E_z ‖f(G(z)) − f(G(z + ε r̄))‖² with r̄ a random unit direction and ε ``manifold_epsilon``:
+f is D's class logits (its logit when it has none), both images through D with one noise and
+dropout draw so that only the images differ; G runs once more per critic update, at z + ε r̄.
 
 Regularisers (``ganjax.regularizers``): ``d_penalty(critic, real, fake, key)`` adds a
 gradient or R1 penalty to every critic loss; ``d_weight_clip`` > 0 clips the critic's
@@ -106,18 +110,22 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     feature_matching_weight: float = 0.0,
                     perceptual_features: Callable | None = None, perceptual_weight: float = 0.0,
                     semi_supervised: bool = False, d_adversarial_weight: float = 1.0,
-                    d_entropy_weight: float = 0.0, g_fresh_batch: bool = False):
+                    d_entropy_weight: float = 0.0, g_fresh_batch: bool = False,
+                    d_manifold_weight: float = 0.0, manifold_epsilon: float = 1.0):
   """Builds the per-device train step; see the module docstring for its semantics."""
+
+  def local_slice(x, local_batch):
+    """This device's rows of a global-batch array."""
+    return jax.lax.dynamic_slice_in_dim(x, jax.lax.axis_index(axis_name) * local_batch,
+                                        local_batch)
 
   def latents(key, local_batch):
     """This device's slice of the global batch's latents and (when conditional) fake labels."""
-    start = jax.lax.axis_index(axis_name) * local_batch
-    z = jax.random.normal(key, (global_batch, latent_dim), jnp.float32)
-    z = jax.lax.dynamic_slice_in_dim(z, start, local_batch)
+    z = local_slice(jax.random.normal(key, (global_batch, latent_dim), jnp.float32), local_batch)
     if not num_classes:
       return z, None
     y = jax.random.randint(jax.random.fold_in(key, 1), (global_batch,), 0, num_classes)
-    return z, jax.lax.dynamic_slice_in_dim(y, start, local_batch)
+    return z, local_slice(y, local_batch)
 
   acgan = class_loss_weight > 0 and not semi_supervised
 
@@ -129,7 +137,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
 
   def d_update(d_params, d_stats, d_opt, real, fake, key, real_y=None, fake_y=None,
-               labeled=None):
+               labeled=None, fake_near=None):
     labels = None if real_y is None else jnp.concatenate([real_y, fake_y])
     images = [real, fake] if labeled is None else [real, fake, labeled[0]]
 
@@ -154,6 +162,14 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
         terms = dict(d_class_loss=class_loss(real_class, real_y) + class_loss(fake_class, fake_y),
                      d_real_class_accuracy=jnp.mean(jnp.argmax(real_class, -1) == real_y))
         loss = loss + class_loss_weight * terms["d_class_loss"]
+      if fake_near is not None:  # D smooth along G's manifold (Lecouat et al. 2018)
+        def outputs(images):  # one noise and dropout draw for both batches
+          out = _apply(discriminator, params, d_stats, images, jax.random.fold_in(key, 4),
+                       fake_y)[0]
+          logits, class_logits = split_heads(out)
+          return logits if class_logits is None else class_logits
+        terms["d_manifold"] = regularizers.manifold_penalty(outputs(fake), outputs(fake_near))
+        loss = loss + d_manifold_weight * terms["d_manifold"]
       if d_penalty is not None:
         # Statistics from the penalty's own forward passes are discarded.
         def critic(images):
@@ -192,15 +208,26 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
       g_key, d_key = jax.random.split(jax.random.fold_in(device_rng, 2 * i + 1))
       return z_key, g_key, d_key
 
+    def nearby_fakes(z_key, z, g_key, g_stats, fake_y):
+      """G(z + ε r̄) for the manifold penalty (None without it); G's statistics discarded."""
+      if not d_manifold_weight:
+        return None
+      r = local_slice(jax.random.normal(jax.random.fold_in(z_key, 2), (global_batch, latent_dim),
+                                        jnp.float32), local_batch)
+      z_near = regularizers.perturb_latents(z, r, manifold_epsilon)
+      near, _ = _apply(generator, state.g_params, g_stats, z_near, g_key, fake_y)
+      return jax.lax.stop_gradient(near)
+
     def critic(carry, inputs):
       d_params, d_stats, d_opt, g_stats = carry
       real, real_y, labeled, i = inputs
       z_key, g_key, d_key = keys(i)
       z, fake_y = latents(z_key, local_batch)
+      near = nearby_fakes(z_key, z, g_key, g_stats, fake_y)
       fake, g_stats = _apply(generator, state.g_params, g_stats, z, g_key, fake_y)
       d_params, d_stats, d_opt, metrics = d_update(
           d_params, d_stats, d_opt, real, jax.lax.stop_gradient(fake), d_key, real_y, fake_y,
-          labeled)
+          labeled, near)
       return (d_params, d_stats, d_opt, g_stats), metrics
 
     labeled = (batch["labeled_image"], batch["labeled_label"]) if semi_supervised else None
@@ -221,13 +248,14 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
       g_real, g_real_y = last[:2]
     z_key, g_key, d_key = keys(n_critic if g_fresh_batch else n_critic - 1)
     z, fake_y = latents(z_key, local_batch)
+    near = None if g_fresh_batch else nearby_fakes(z_key, z, g_key, g_stats, fake_y)
     fake, g_vjp, g_stats = jax.vjp(
         lambda p: _apply(generator, p, g_stats, z, g_key, fake_y), state.g_params, has_aux=True)
     g_stats = jax.lax.pmean(g_stats, axis_name)
     if not g_fresh_batch:  # the last critic update and G's update share one G forward
       d_params, d_stats, d_opt, metrics = d_update(
           d_params, d_stats, d_opt, last[0], jax.lax.stop_gradient(fake), d_key, last[1],
-          fake_y, last[2])
+          fake_y, last[2], near)
 
     matching = feature_matching_weight > 0
     if matching:  # D's features of the real batch, a fixed target for G

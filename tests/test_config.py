@@ -57,6 +57,14 @@ def test_entropy_minimisation_without_a_semi_supervised_d_is_refused():
     config_lib.load(DEMO, {"loss.d_entropy": "1.0"})
 
 
+def test_a_manifold_penalty_without_a_latent_step_is_refused():
+  with pytest.raises(UserError, match="manifold_epsilon .* must be > 0, got 0.0"):
+    config_lib.load(DEMO, {"loss.d_manifold": "1.0", "loss.manifold_epsilon": "0.0"})
+  with pytest.raises(UserError, match="config.loss.d_manifold must be >= 0"):
+    config_lib.load(DEMO, {"loss.d_manifold": "-1.0"})
+  assert config_lib.load(DEMO, {"loss.manifold_epsilon": "0.0"}).loss.d_manifold == 0.0
+
+
 def test_data_dependent_init_without_weight_norm_is_refused():
   with pytest.raises(UserError, match="set config.model.discriminator.weight_norm=True"):
     config_lib.load(DEMO, {"model.data_init_images": "500"})

@@ -120,6 +120,35 @@ def test_entropy_minimisation_adds_the_class_entropy_of_the_unlabelled_reals():
                              rtol=1e-5)
 
 
+def test_the_manifold_penalty_compares_d_class_logits_at_nearby_latents():
+  """D's loss gains λ‖l(G(z)) − l(G(z + ε r̄))‖² on the step's own latents z and a random
+  unit direction r̄ (Lecouat et al. 2018), recomputed here from seed 0's networks."""
+  config = _tiny_config(name="non_saturating")
+  config.model.semi_supervised_classes = 10
+  labeled = (_reals()[0][:4], jnp.array([0, 1, 2, 3]))
+  kwargs = dict(semi_supervised=True, class_loss_weight=1.0, labeled=labeled)
+  plain = _one_device_step(config, **kwargs)[1]
+  smooth = _one_device_step(config, d_manifold_weight=3.0, manifold_epsilon=0.5, **kwargs)[1]
+  generator, discriminator = models.build(config.model, (28, 28, 1), axis_name=None)
+  tx = factory.make(config.optimizer.d, 10)
+  state = init_state(0, generator, discriminator, tx, tx, 8, (28, 28, 1))
+  z_key = jax.random.fold_in(jax.random.fold_in(state.rng, 0), 0)  # step 0's only critic update
+  z = jax.random.normal(z_key, (8, 8))
+  r = jax.random.normal(jax.random.fold_in(z_key, 2), (8, 8))
+  z_near = z + 0.5 * r / jnp.linalg.norm(r, axis=1, keepdims=True)
+
+  def class_logits(latents):  # G in training mode (batch statistics), D without dropout
+    fake, _ = generator.apply({"params": state.g_params, "batch_stats": state.g_batch_stats},
+                              latents, train=True, mutable=["batch_stats"])
+    return discriminator.apply({"params": state.d_params}, fake, train=False)[1]
+
+  expected = np.mean(np.sum((np.asarray(class_logits(z)) - np.asarray(class_logits(z_near))) ** 2,
+                            axis=1))
+  assert "d_manifold" not in plain and expected > 0
+  np.testing.assert_allclose(smooth["d_manifold"][0], expected, rtol=1e-4)
+  np.testing.assert_allclose(smooth["d_loss"][0], plain["d_loss"][0] + 3.0 * expected, rtol=1e-5)
+
+
 def test_a_fresh_generator_batch_gives_g_its_own_latents_and_reals():
   """With ``g_fresh_batch`` G's update is the one a default step with one more critic
   update makes from the same latents and reals (G learns by a fixed perceptual loss only, so

@@ -95,6 +95,26 @@ def test_clip_weights_bounds_every_leaf():
   np.testing.assert_array_equal(clipped["b"]["c"], np.float32([[0.01, -0.001]]))
 
 
+def test_manifold_penalty_estimates_the_jacobian_norm_along_random_directions():
+  """For small ε, ‖f(z) − f(z + ε r̄)‖² ≈ ε²‖J r̄‖², and E‖J r̄‖² = ‖J‖²_F / d over unit
+  directions r̄: the Monte Carlo Laplacian-norm estimate of Lecouat et al. 2018."""
+  rng = np.random.default_rng(0)
+  d, k, n, eps = 6, 3, 20000, 1e-3
+  a = jnp.asarray(rng.normal(size=(d, 5)) / 2, jnp.float32)
+  b = jnp.asarray(rng.normal(size=(5, k)), jnp.float32)
+
+  def f(z):
+    return jnp.tanh(z @ a) @ b
+
+  z = jnp.asarray(rng.normal(size=(n, d)), jnp.float32)
+  r = jnp.asarray(rng.normal(size=(n, d)) * 5, jnp.float32)  # any length: only directions count
+  z_near = regularizers.perturb_latents(z, r, eps)
+  np.testing.assert_allclose(np.linalg.norm(np.asarray(z_near - z), axis=1), eps, rtol=1e-3)
+  estimate = regularizers.manifold_penalty(f(z), f(z_near)) * d / eps ** 2
+  jacobian_norm = jnp.mean(jnp.sum(jax.vmap(jax.jacfwd(f))(z) ** 2, axis=(1, 2)))
+  np.testing.assert_allclose(estimate, jacobian_norm, rtol=0.03)
+
+
 def test_orthogonal_regularization_by_hand_and_by_descent():
   # W = [[1, 1], [0, 1]]: WᵀW = [[1, 1], [1, 2]], off-diagonal squares sum to 2; biases ignored.
   params = {"kernel": jnp.array([[1.0, 1.0], [0.0, 1.0]]), "bias": jnp.ones(2)}
