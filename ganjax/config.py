@@ -159,9 +159,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.get("n_critic", 1) < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
   _validate_loss(config.loss)
-  if config.loss.get("d_entropy", 0.0) and not config.model.get("semi_supervised_classes", 0):
-    raise UserError("config.loss.d_entropy needs a semi-supervised discriminator; set "
-                    "config.model.semi_supervised_classes")
+  for key in ("d_entropy", "d_consistency"):
+    if config.loss.get(key, 0.0) and not config.model.get("semi_supervised_classes", 0):
+      raise UserError(f"config.loss.{key} needs a semi-supervised discriminator; set "
+                      "config.model.semi_supervised_classes")
   d_model = config.model.get("discriminator", {})
   if not d_model.get("weight_norm_learn_scale", True) and not d_model.get("weight_norm", False):
     raise UserError("config.model.discriminator.weight_norm_learn_scale=False fixes the "
@@ -193,7 +194,8 @@ def _validate_loss(loss: ml_collections.ConfigDict) -> None:
     raise UserError(f"config.loss.real_label={loss.real_label} smooths a cross-entropy target; "
                     f"loss {loss.name!r} has none (use {' or '.join(losses.SOFT_LABEL_FAMILIES)})")
   for key in ("gradient_penalty", "r1", "weight_clip", "g_orthogonal_reg", "class_weight",
-              "g_adversarial", "feature_matching", "perceptual", "d_adversarial", "d_manifold"):
+              "g_adversarial", "feature_matching", "perceptual", "d_adversarial", "d_manifold",
+              "d_consistency"):
     if loss.get(key, 0.0) < 0:
       raise UserError(f"config.loss.{key} must be >= 0 (0 turns it off), got {loss[key]}")
   if loss.get("d_manifold", 0.0) and loss.get("manifold_epsilon", 1.0) <= 0:
@@ -292,11 +294,13 @@ def base_config() -> ml_collections.ConfigDict:
   # d_adversarial scales D's adversarial loss (0 with a semi-supervised D: a plain classifier);
   # d_entropy weighs a semi-supervised D's class entropy on unlabelled images (minimised).
   # d_manifold: λ of Lecouat et al.'s manifold penalty on D, ‖f(G(z)) − f(G(z + ε r̄))‖² with
-  # ε = manifold_epsilon (f: D's class logits, or its logit).
+  # ε = manifold_epsilon (f: D's class logits, or its logit). d_consistency weighs the
+  # Π-model consistency of a semi-supervised D's class probabilities under two noise draws.
   c.loss = ml_collections.ConfigDict(dict(
       name="non_saturating", real_label=1.0, gradient_penalty=0.0, r1=0.0, weight_clip=0.0,
       g_orthogonal_reg=0.0, class_weight=1.0, g_adversarial=1.0, feature_matching=0.0,
-      perceptual=0.0, d_adversarial=1.0, d_entropy=0.0, d_manifold=0.0, manifold_epsilon=1.0))
+      perceptual=0.0, d_adversarial=1.0, d_entropy=0.0, d_manifold=0.0, manifold_epsilon=1.0,
+      d_consistency=0.0))
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
   # Multi-host: every process runs the same command (ganjax.distributed); 1: one process.

@@ -20,6 +20,10 @@ A ``critic`` here is any function from an image batch to one logit per image.
   semi-supervised learning", §3): a Monte Carlo estimate of E_z ‖J_z f(G(z))‖²_F, the
   classifier's smoothness along the generator's manifold, by the finite difference
   E_z ‖f(G(z)) − f(G(z + ε r̄))‖², r̄ = r/‖r‖, r ~ N(0, I); f is D's class logits.
+* prediction consistency (Laine & Aila 2017, "Temporal Ensembling for Semi-Supervised
+  Learning", the Π-model; Wei et al. 2018's consistency term CT-GAN applies it to the
+  semi-supervised GAN's D): E_x ‖softmax(l(x; ξ)) − softmax(l(x; ξ'))‖² over two draws ξ, ξ'
+  of a stochastic classifier's noise or dropout on the same unlabelled images.
 """
 
 from typing import Callable
@@ -82,6 +86,12 @@ def manifold_penalty(outputs: jax.Array, perturbed_outputs: jax.Array) -> jax.Ar
   """E‖f(G(z)) − f(G(z + ε r̄))‖², per-example outputs compared (unweighted)."""
   diff = (outputs - perturbed_outputs).reshape(outputs.shape[0], -1)
   return jnp.mean(jnp.sum(diff ** 2, axis=1))
+
+
+def prediction_consistency(logits: jax.Array, other_logits: jax.Array) -> jax.Array:
+  """E‖softmax(a) − softmax(b)‖², class probabilities of two passes compared (unweighted)."""
+  diff = jax.nn.softmax(logits, axis=-1) - jax.nn.softmax(other_logits, axis=-1)
+  return jnp.mean(jnp.sum(diff ** 2, axis=-1))
 
 
 def discriminator_penalty(gradient_penalty_weight: float = 0.0, r1_weight: float = 0.0):

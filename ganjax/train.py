@@ -95,7 +95,8 @@ class Experiment(NamedTuple):
                            d_entropy_weight=c.loss.get("d_entropy", 0.0),
                            g_fresh_batch=c.get("g_fresh_batch", False),
                            d_manifold_weight=c.loss.get("d_manifold", 0.0),
-                           manifold_epsilon=c.loss.get("manifold_epsilon", 1.0))
+                           manifold_epsilon=c.loss.get("manifold_epsilon", 1.0),
+                           d_consistency_weight=c.loss.get("d_consistency", 0.0))
 
   def _perceptual_features(self):
     if self.config.loss.get("perceptual", 0.0) <= 0:

@@ -37,6 +37,12 @@ softmax(l(x)) on the unlabelled real batch, −E Σₖ pₖ log pₖ: entropy mi
 E_z ‖f(G(z)) − f(G(z + ε r̄))‖² with r̄ a random unit direction and ε ``manifold_epsilon``:
 f is D's class logits (its logit when it has none), both images through D with one noise and
 dropout draw so that only the images differ; G runs once more per critic update, at z + ε r̄.
+``d_consistency_weight`` > 0 (semi-supervised D) adds that weight times the Π-model's
+consistency, E‖softmax(l(x; ξ)) − softmax(l(x; ξ'))‖² on the unlabelled real batch for two
+independent draws ξ, ξ' of D's noise and dropout (Laine & Aila 2017; CT-GAN, Wei et al.
+2018): one more D forward per critic update. It needs no generator, so it also applies to
+the supervised-only baseline (``d_adversarial_weight`` = 0), which then uses the unlabelled
+images too.
 
 Regularisers (``ganjax.regularizers``): ``d_penalty(critic, real, fake, key)`` adds a
 gradient or R1 penalty to every critic loss; ``d_weight_clip`` > 0 clips the critic's
@@ -111,7 +117,8 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     perceptual_features: Callable | None = None, perceptual_weight: float = 0.0,
                     semi_supervised: bool = False, d_adversarial_weight: float = 1.0,
                     d_entropy_weight: float = 0.0, g_fresh_batch: bool = False,
-                    d_manifold_weight: float = 0.0, manifold_epsilon: float = 1.0):
+                    d_manifold_weight: float = 0.0, manifold_epsilon: float = 1.0,
+                    d_consistency_weight: float = 0.0):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def local_slice(x, local_batch):
@@ -157,6 +164,11 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
           log_p = jax.nn.log_softmax(class_logits[:len(real)], axis=-1)
           terms["d_entropy"] = -jnp.mean(jnp.sum(jnp.exp(log_p) * log_p, axis=-1))
           loss = loss + d_entropy_weight * terms["d_entropy"]
+        if d_consistency_weight > 0:  # a second noise draw on the unlabelled reals agrees
+          other = _apply(discriminator, params, d_stats, real, jax.random.fold_in(key, 5))[0]
+          terms["d_consistency"] = regularizers.prediction_consistency(
+              class_logits[:len(real)], split_heads(other)[1])
+          loss = loss + d_consistency_weight * terms["d_consistency"]
       if acgan:  # AC-GAN: D classifies real and fake images
         real_class, fake_class = jnp.split(class_logits, 2)
         terms = dict(d_class_loss=class_loss(real_class, real_y) + class_loss(fake_class, fake_y),

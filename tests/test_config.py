@@ -52,9 +52,10 @@ def test_non_positive_values_are_refused():
     config_lib.load(DEMO, {"num_seeds": "0"})
 
 
-def test_entropy_minimisation_without_a_semi_supervised_d_is_refused():
-  with pytest.raises(UserError, match="d_entropy needs a semi-supervised discriminator"):
-    config_lib.load(DEMO, {"loss.d_entropy": "1.0"})
+@pytest.mark.parametrize("key", ["d_entropy", "d_consistency"])
+def test_class_regularisers_without_a_semi_supervised_d_are_refused(key):
+  with pytest.raises(UserError, match=f"{key} needs a semi-supervised discriminator"):
+    config_lib.load(DEMO, {f"loss.{key}": "1.0"})
 
 
 def test_a_manifold_penalty_without_a_latent_step_is_refused():

@@ -149,6 +149,38 @@ def test_the_manifold_penalty_compares_d_class_logits_at_nearby_latents():
   np.testing.assert_allclose(smooth["d_loss"][0], plain["d_loss"][0] + 3.0 * expected, rtol=1e-5)
 
 
+def test_consistency_compares_two_dropout_draws_of_d_on_the_unlabelled_reals():
+  """D's loss gains λ E‖softmax(l(x; ξ)) − softmax(l(x; ξ'))‖² on the unlabelled reals: ξ the
+  dropout of D's update, ξ' a second draw (recomputed here); zero without dropout."""
+  config = _tiny_config(name="non_saturating")
+  config.model.semi_supervised_classes = 10
+  labeled = (_reals()[0][:4], jnp.array([0, 1, 2, 3]))
+  kwargs = dict(semi_supervised=True, class_loss_weight=1.0, labeled=labeled)
+  still = _one_device_step(config, d_consistency_weight=2.0, **kwargs)[1]
+  assert float(still["d_consistency"][0]) < 1e-12  # no noise: the passes agree to rounding
+  config.model.discriminator.dropout = 0.5
+  plain = _one_device_step(config, **kwargs)[1]
+  noisy = _one_device_step(config, d_consistency_weight=2.0, **kwargs)[1]
+  generator, discriminator = models.build(config.model, (28, 28, 1), axis_name=None)
+  tx = factory.make(config.optimizer.d, 10)
+  state = init_state(0, generator, discriminator, tx, tx, 8, (28, 28, 1))
+  device_rng = jax.random.fold_in(jax.random.fold_in(state.rng, 0), 0)
+  d_key = jax.random.split(jax.random.fold_in(device_rng, 1))[1]  # step 0's critic update
+
+  def class_probabilities(images, key):  # D's rows are independent: fakes can be zeros
+    logits = discriminator.apply({"params": state.d_params}, images, train=True,
+                                 rngs={"dropout": key, "noise": jax.random.fold_in(key, 0x4E)})[1]
+    return np.asarray(jax.nn.softmax(logits[:8]), np.float64)
+
+  update = class_probabilities(jnp.concatenate([_reals()[0], jnp.zeros_like(_reals()[0]),
+                                                labeled[0]]), d_key)
+  second = class_probabilities(_reals()[0], jax.random.fold_in(d_key, 5))
+  expected = np.mean(np.sum((update - second) ** 2, axis=1))
+  assert "d_consistency" not in plain and expected > 1e-4
+  np.testing.assert_allclose(noisy["d_consistency"][0], expected, rtol=1e-4)
+  np.testing.assert_allclose(noisy["d_loss"][0], plain["d_loss"][0] + 2.0 * expected, rtol=1e-5)
+
+
 def test_a_fresh_generator_batch_gives_g_its_own_latents_and_reals():
   """With ``g_fresh_batch`` G's update is the one a default step with one more critic
   update makes from the same latents and reals (G learns by a fixed perceptual loss only, so

@@ -115,6 +115,15 @@ def test_manifold_penalty_estimates_the_jacobian_norm_along_random_directions():
   np.testing.assert_allclose(estimate, jacobian_norm, rtol=0.03)
 
 
+def test_prediction_consistency_by_hand():
+  same = jnp.array([[0.0, 1.0], [2.0, 2.0]])
+  assert float(regularizers.prediction_consistency(same, same + 5.0)) == 0.0  # shift-invariant
+  # softmax(0, log 3) = (1/4, 3/4) against (1/2, 1/2): (1/4)² + (1/4)² on one row of two.
+  a = jnp.array([[0.0, np.log(3.0)], [1.0, 1.0]])
+  b = jnp.zeros((2, 2))
+  np.testing.assert_allclose(regularizers.prediction_consistency(a, b), 0.0625, rtol=1e-6)
+
+
 def test_orthogonal_regularization_by_hand_and_by_descent():
   # W = [[1, 1], [0, 1]]: WᵀW = [[1, 1], [1, 2]], off-diagonal squares sum to 2; biases ignored.
   params = {"kernel": jnp.array([[1.0, 1.0], [0.0, 1.0]]), "bias": jnp.ones(2)}
