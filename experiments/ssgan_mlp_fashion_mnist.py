@@ -24,7 +24,9 @@ against 77.4 %; their Adam, ε inside the square root (``eps=0`` and ``eps_root=
 ``optimizer.g`` and ``optimizer.d``), 77.7 % against 78.2 % and 72.4 % against 72.0 % for
 the baseline; Lecouat et al. 2018's manifold penalty on D's class logits
 (``--config.loss.d_manifold=0.001``, ε = 1; 0.01: 76.4 %; 0.1 and more fall behind by
-step 3000) 76.7 % against 78.2 %. Off by default, three more parts of their code that did
+step 3000) 76.7 % against 78.2 %; the Π-model's consistency of D's class probabilities under
+two noise draws (``--config.loss.d_consistency=0.3``; 1: 75.5 %; in the baseline, 1:
+60.4 % against 72.0 %) 77.4 %. Off by default, three more parts of their code that did
 not help (with the learned lengths, against 76.7 % at step 13,500): their G
 (``--config.model.generator.batch_norm=True
 --config.model.generator.hidden_activation=softplus``) together with classifying by an
