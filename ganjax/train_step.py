@@ -178,8 +178,8 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
         def outputs(images):  # one noise and dropout draw for both batches
           out = _apply(discriminator, params, d_stats, images, jax.random.fold_in(key, 4),
                        fake_y)[0]
-          logits, class_logits = split_heads(out)
-          return logits if class_logits is None else class_logits
+          adversarial, classes = split_heads(out)
+          return adversarial if classes is None else classes
         terms["d_manifold"] = regularizers.manifold_penalty(outputs(fake), outputs(fake_near))
         loss = loss + d_manifold_weight * terms["d_manifold"]
       if d_penalty is not None:
