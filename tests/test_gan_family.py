@@ -95,21 +95,33 @@ def _one_device_step(config, n_critic=1, labeled=None, batch=None, **step_kwargs
       jax.tree.map(lambda x: x[None], state), jax.tree.map(lambda x: x[None], batch))
 
 
+def _semi_supervised():
+  """The tiny config with a 10-class semi-supervised D, and the step keywords for it (4 labels)."""
+  config = _tiny_config(name="non_saturating")
+  config.model.semi_supervised_classes = 10
+  labeled = (_reals()[0][:4], jnp.array([0, 1, 2, 3]))
+  return config, dict(semi_supervised=True, class_loss_weight=1.0, labeled=labeled)
+
+
+def _seed0_nets(config):
+  """``config``'s nets (no device axis) and seed 0's initial state: the networks
+  ``_one_device_step`` starts from."""
+  generator, discriminator = models.build(config.model, (28, 28, 1), axis_name=None)
+  tx = factory.make(config.optimizer.d, 10)
+  return generator, discriminator, init_state(0, generator, discriminator, tx, tx, 8,
+                                              (28, 28, 1))
+
+
 def _reals(n_critic=1):
   return jax.random.uniform(jax.random.PRNGKey(5), (n_critic, 8, 28, 28, 1)) * 2 - 1
 
 
 def test_entropy_minimisation_adds_the_class_entropy_of_the_unlabelled_reals():
-  config = _tiny_config(name="non_saturating")
-  config.model.semi_supervised_classes = 10
-  labeled = (_reals()[0][:4], jnp.array([0, 1, 2, 3]))
-  kwargs = dict(semi_supervised=True, class_loss_weight=1.0, labeled=labeled)
+  config, kwargs = _semi_supervised()
   plain = _one_device_step(config, **kwargs)[1]
   entropic = _one_device_step(config, d_entropy_weight=2.0, **kwargs)[1]
   # D (no dropout, no noise) of seed 0's state on the same real batch, by numpy.
-  generator, discriminator = models.build(config.model, (28, 28, 1), axis_name="batch")
-  tx = factory.make(config.optimizer.d, 10)
-  state = init_state(0, generator, discriminator, tx, tx, 8, (28, 28, 1))
+  _, discriminator, state = _seed0_nets(config)
   _, logits = discriminator.apply({"params": state.d_params}, _reals()[0], train=False)
   p = np.exp(np.asarray(logits, np.float64))
   p /= p.sum(-1, keepdims=True)
@@ -123,15 +135,10 @@ def test_entropy_minimisation_adds_the_class_entropy_of_the_unlabelled_reals():
 def test_the_manifold_penalty_compares_d_class_logits_at_nearby_latents():
   """D's loss gains λ‖l(G(z)) − l(G(z + ε r̄))‖² on the step's own latents z and a random
   unit direction r̄ (Lecouat et al. 2018), recomputed here from seed 0's networks."""
-  config = _tiny_config(name="non_saturating")
-  config.model.semi_supervised_classes = 10
-  labeled = (_reals()[0][:4], jnp.array([0, 1, 2, 3]))
-  kwargs = dict(semi_supervised=True, class_loss_weight=1.0, labeled=labeled)
+  config, kwargs = _semi_supervised()
   plain = _one_device_step(config, **kwargs)[1]
   smooth = _one_device_step(config, d_manifold_weight=3.0, manifold_epsilon=0.5, **kwargs)[1]
-  generator, discriminator = models.build(config.model, (28, 28, 1), axis_name=None)
-  tx = factory.make(config.optimizer.d, 10)
-  state = init_state(0, generator, discriminator, tx, tx, 8, (28, 28, 1))
+  generator, discriminator, state = _seed0_nets(config)
   z_key = jax.random.fold_in(jax.random.fold_in(state.rng, 0), 0)  # step 0's only critic update
   z = jax.random.normal(z_key, (8, 8))
   r = jax.random.normal(jax.random.fold_in(z_key, 2), (8, 8))
@@ -152,18 +159,13 @@ def test_the_manifold_penalty_compares_d_class_logits_at_nearby_latents():
 def test_consistency_compares_two_dropout_draws_of_d_on_the_unlabelled_reals():
   """D's loss gains λ E‖softmax(l(x; ξ)) − softmax(l(x; ξ'))‖² on the unlabelled reals: ξ the
   dropout of D's update, ξ' a second draw (recomputed here); zero without dropout."""
-  config = _tiny_config(name="non_saturating")
-  config.model.semi_supervised_classes = 10
-  labeled = (_reals()[0][:4], jnp.array([0, 1, 2, 3]))
-  kwargs = dict(semi_supervised=True, class_loss_weight=1.0, labeled=labeled)
+  config, kwargs = _semi_supervised()
   still = _one_device_step(config, d_consistency_weight=2.0, **kwargs)[1]
   assert float(still["d_consistency"][0]) < 1e-12  # no noise: the passes agree to rounding
   config.model.discriminator.dropout = 0.5
   plain = _one_device_step(config, **kwargs)[1]
   noisy = _one_device_step(config, d_consistency_weight=2.0, **kwargs)[1]
-  generator, discriminator = models.build(config.model, (28, 28, 1), axis_name=None)
-  tx = factory.make(config.optimizer.d, 10)
-  state = init_state(0, generator, discriminator, tx, tx, 8, (28, 28, 1))
+  _, discriminator, state = _seed0_nets(config)
   device_rng = jax.random.fold_in(jax.random.fold_in(state.rng, 0), 0)
   d_key = jax.random.split(jax.random.fold_in(device_rng, 1))[1]  # step 0's critic update
 
@@ -173,7 +175,7 @@ def test_consistency_compares_two_dropout_draws_of_d_on_the_unlabelled_reals():
     return np.asarray(jax.nn.softmax(logits[:8]), np.float64)
 
   update = class_probabilities(jnp.concatenate([_reals()[0], jnp.zeros_like(_reals()[0]),
-                                                labeled[0]]), d_key)
+                                                kwargs["labeled"][0]]), d_key)
   second = class_probabilities(_reals()[0], jax.random.fold_in(d_key, 5))
   expected = np.mean(np.sum((update - second) ** 2, axis=1))
   assert "d_consistency" not in plain and expected > 1e-4
