@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganjax.bench import median_seconds
+from ganjax.host_memory import retain_freed_memory
 from ganjax.models.convolution import conv_general_dilated
 
 # (name, input size, in channels, (XLA out channels, kernel, stride), (torch out channels,
@@ -66,6 +67,7 @@ def torch_seconds(torch, batch, size, cin, cout, kernel, stride, transposed, rep
 
 
 def main():
+  retain_freed_memory()  # as `ganjax train` runs
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   p.add_argument("--batch", type=int, default=128)
   p.add_argument("--repeats", type=int, default=5)

@@ -164,6 +164,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+  from ganjax.host_memory import retain_freed_memory
+  retain_freed_memory()  # before JAX starts its threads
   from ganjax.config import split_cli_overrides
   argv = sys.argv[1:] if argv is None else list(argv)
   debug = "--debug" in argv
