@@ -11,10 +11,13 @@ faults (``getrusage``).
 ``retain_freed_memory`` sets three glibc ``mallopt`` options before the first computation:
 one arena for all threads (``M_ARENA_MAX`` = 1), no ``mmap`` for large blocks
 (``M_MMAP_MAX`` = 0), and no returning of freed heap to the kernel below 2 GiB
-(``M_TRIM_THRESHOLD``). From the second step on, the buffer reuses pages that are already
-mapped and the step faults in none. The cost: the process keeps its peak heap resident. Results
-do not change (only where buffers live). Set ``GANJAX_RETAIN_FREED_MEMORY=0`` to leave
-glibc's defaults; other C libraries (macOS, musl) are left alone.
+(``M_TRIM_THRESHOLD``). After the first few steps the buffer reuses pages that are already
+mapped and a step faults in none. The cost is resident memory: the heap keeps what was
+freed and grows to a few buffers' worth, as a new buffer does not always fit where the last
+one was (DCGAN, batch 128, 2-core CPU: 313 instead of 396 ms per step, peak RSS 1.38
+instead of 0.99 GB). Results do not change, only where buffers live.
+``GANJAX_RETAIN_FREED_MEMORY=0`` keeps glibc's defaults; other C libraries (macOS, musl)
+are left alone.
 """
 
 import ctypes

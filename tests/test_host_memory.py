@@ -3,13 +3,14 @@ faulted in once, not on every execution."""
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 
 import pytest
 
 # A jitted program whose 128 MiB intermediate (2048 × 16384 float32) is XLA's temporary
-# buffer; prints the minor page faults of each of three executions after two warm-ups.
+# buffer; prints the minor page faults of each of twenty executions after two warm-ups.
 PROGRAM = """
 import json, resource
 from ganjax.host_memory import retain_freed_memory
@@ -19,7 +20,7 @@ f = jax.jit(lambda a, b: jnp.tanh(a @ b) @ b.T)
 a, b = jnp.ones((2048, 64)), jnp.ones((64, 16384))
 temp = f.lower(a, b).compile().memory_analysis().temp_size_in_bytes
 faults = []
-for i in range(5):
+for i in range(22):
   before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
   f(a, b).block_until_ready()
   faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
@@ -40,7 +41,10 @@ def test_retained_memory_stops_per_step_page_faults():
   assert retained["applied"] and not default["applied"]
   assert retained["temp"] >= 2**27  # the buffer glibc would otherwise mmap afresh each time
   pages = retained["temp"] // os.sysconf("SC_PAGE_SIZE")
-  # Measured: 0 faults per execution retained; ~33,900 (132 MiB of 4 KiB pages) by default.
-  assert max(retained["faults"]) < pages // 100, retained
+  # Measured: 0 faults in 16-20 of 20 executions retained (the others grow the heap, when
+  # the new buffer does not fit where the last one was); ~33,000 (128 MiB of 4 KiB pages)
+  # in every execution by default.
+  retained_median = statistics.median(retained["faults"])
+  assert retained_median < pages // 100, retained
   # By default every execution faults the buffer in again (fewer faults with huge pages).
-  assert min(default["faults"]) > 10 * (max(retained["faults"]) + 1), default
+  assert min(default["faults"]) > 10 * (retained_median + 1), default
