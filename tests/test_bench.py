@@ -20,6 +20,7 @@ def test_bench_prints_json_lines_with_flops_of_the_mlp_step(capsys):
   assert lines[0]["gflop_per_s"] > 0
   step = lines[1]
   assert step["images_per_s"] > 0 and step["batch"] == 8 and step["peak_rss_mb"] > 0
+  assert step["minor_page_faults_per_step"] >= 0
   seeds = lines[2]
   assert seeds["num_seeds"] == 2 and seeds["images_per_s"] > 0
   assert seeds["vmap_over_sequential"] > 0
