@@ -16,11 +16,12 @@ Prints one JSON line per measurement, each with ``name`` and ``images_per_s``:
 
 Step lines also give the step's FLOPs (XLA's cost analysis of the compiled step), the
 achieved GFLOP/s against ``matmul_peak`` (a 2048² float32 matmul, measured first), XLA's
-buffer sizes, the process's peak resident memory and the minor page faults per step; the DCGAN line also what an async
-Orbax checkpoint costs at the default interval (``checkpoint_overhead_fraction``). ``--compare torch`` times a PyTorch
-eager implementation of the same DCGAN (``ganjax.bench_torch``) in the same process and
-prints ``dcgan_step_torch`` and the ratio ``dcgan_step_vs_torch`` (> 1: ganjax is faster),
-on the GPU when JAX runs on one. ``--compute-dtype bfloat16`` runs the nets' matmuls and
+buffer sizes, the process's peak resident memory and the minor page faults per step; the
+DCGAN line also what an async Orbax checkpoint costs at the default interval
+(``checkpoint_overhead_fraction``). ``--compare torch`` times a PyTorch eager implementation
+of the same DCGAN (``ganjax.bench_torch``) in the same process and prints
+``dcgan_step_torch`` and the ratio ``dcgan_step_vs_torch`` (> 1: ganjax is faster), on the
+GPU when JAX runs on one. ``--compute-dtype bfloat16`` runs the nets' matmuls and
 convolutions in bfloat16 (float32 parameters); the PyTorch reference stays float32.
 Timings are medians over ``--repeats`` timed blocks of ``--steps`` steps, after warm-up.
 """
@@ -110,15 +111,15 @@ def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
 
   for _ in range(3):
     one_step()
-  faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+  faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
   seconds = median_seconds(one_step, steps, repeats)
-  faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / (steps * repeats)
+  faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
   result = {"name": name, "images_per_s": round(config.batch_size / seconds, 1),
             "ms_per_step": round(1e3 * seconds, 2), "batch": config.batch_size,
             "parallel": f"{mode}x{parallel.num_devices}",
             # Pages the kernel maps in per step; thousands mean freed buffers went back to
             # it (see ganjax.host_memory).
-            "minor_page_faults_per_step": round(faults)}
+            "minor_page_faults_per_step": round(faults / (steps * repeats))}
   if checkpoint_every:
     result.update(checkpoint_overhead(parallel, holder, one_step, steps, seconds,
                                       checkpoint_every))
