@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganjax import config as config_lib
-from ganjax import data
+from ganjax import data, latents
 from ganjax.parallel import DataParallel
 
 MATMUL_N = 2048
@@ -207,7 +207,8 @@ def bench_sampling(config, steps: int, repeats: int, batch: int = 500) -> dict:
   from ganjax import train
   exp = train.build(config, config.data.image_shape)
   state = train.initial_state(exp)
-  z = jax.random.normal(jax.random.PRNGKey(0), (batch, config.latent_dim))
+  z = latents.sample(jax.random.PRNGKey(0), (batch, config.latent_dim),
+                     config.latent_distribution)
   sample = jax.jit(train.generate, static_argnums=0)
   params = state.g_params
 

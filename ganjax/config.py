@@ -12,7 +12,7 @@ import os
 
 import ml_collections
 
-from ganjax import losses
+from ganjax import latents, losses
 from ganjax.errors import UserError
 
 NONFINITE_ACTIONS = ("rollback", "stop")
@@ -156,6 +156,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
                     f"got {config.model.num_classes}")
   if config.get("num_seeds", 1) < 1:
     raise UserError(f"config.num_seeds must be >= 1, got {config.num_seeds}")
+  if config.get("latent_distribution", "normal") not in latents.DISTRIBUTIONS:
+    raise UserError(f"config.latent_distribution must be one of {latents.DISTRIBUTIONS}, "
+                    f"got {config.latent_distribution!r}")
   if config.get("n_critic", 1) < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
   _validate_loss(config.loss)
@@ -259,6 +262,7 @@ def base_config() -> ml_collections.ConfigDict:
   # of reusing the last critic update's, as Salimans et al. 2016's code; one more G forward.
   c.g_fresh_batch = False
   c.latent_dim = 100
+  c.latent_distribution = "normal"  # or "uniform" (U(−1, 1)), "uniform01"; ganjax.latents
   c.ema_decay = 0.0               # > 0 keeps an EMA of the generator for sampling
   c.d_ema_decay = 0.0             # > 0 keeps an EMA of D (a semi-supervised D tests with it)
   c.log_every = 50

@@ -11,11 +11,10 @@ import os
 import time
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from ganjax import data, metrics
+from ganjax import data, latents, metrics
 from ganjax.metrics import features as features_lib
 from ganjax.metrics import inception
 from ganjax.train import load_run, sample_images
@@ -31,7 +30,8 @@ def generated_images01(exp, state, num: int, seed: int) -> np.ndarray:
   out = []
   for i, start in enumerate(range(0, num, GENERATE_BATCH)):
     n = min(GENERATE_BATCH, num - start)
-    z = jax.random.normal(jax.random.fold_in(key, i), (n, exp.config.latent_dim), jnp.float32)
+    z = latents.sample(jax.random.fold_in(key, i), (n, exp.config.latent_dim),
+                       exp.config.get("latent_distribution", "normal"))
     out.append(np.clip((sample_images(exp, state, z) - lo) / (hi - lo), 0.0, 1.0))
   return np.concatenate(out).astype(np.float32)
 

@@ -21,7 +21,7 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-from ganjax import data, distributed, losses, models, regularizers
+from ganjax import data, distributed, latents, losses, models, regularizers
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
 from ganjax.logging import NullWriter, RunWriter, image_grid, plot_layer_norms, plot_losses
@@ -96,7 +96,8 @@ class Experiment(NamedTuple):
                            g_fresh_batch=c.get("g_fresh_batch", False),
                            d_manifold_weight=c.loss.get("d_manifold", 0.0),
                            manifold_epsilon=c.loss.get("manifold_epsilon", 1.0),
-                           d_consistency_weight=c.loss.get("d_consistency", 0.0))
+                           d_consistency_weight=c.loss.get("d_consistency", 0.0),
+                           latent_distribution=c.get("latent_distribution", "normal"))
 
   def _perceptual_features(self):
     if self.config.loss.get("perceptual", 0.0) <= 0:
@@ -186,7 +187,8 @@ def scale_learning_rates(config: ml_collections.ConfigDict, factor: float):
 def fixed_latents(config: ml_collections.ConfigDict, num: int, seed: int | None = None) -> jax.Array:
   """A latent batch that stays the same across a run (and across resumes)."""
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed if seed is None else seed), 0x5A3)
-  return jax.random.normal(key, (num, config.latent_dim), jnp.float32)
+  return latents.sample(key, (num, config.latent_dim),
+                        config.get("latent_distribution", "normal"))
 
 
 @functools.partial(jax.jit, static_argnums=0)

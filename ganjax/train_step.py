@@ -6,9 +6,10 @@ are averaged with ``jax.lax.pmean(..., axis_name)``. One step is ``n_critic`` di
 updates, each on its own real batch ``batch["image"][i]``, then one generator update.
 
 Randomness: step n draws from ``fold_in(state.rng, n)``, so it does not depend on how often
-the host loop restarted. Latents are drawn for the *global* batch and each device takes its
-slice, so a run gives the same result on any number of devices; dropout keys are further
-folded with the device index (dropout masks do depend on the device count).
+the host loop restarted. Latents are drawn from ``latent_distribution`` (``ganjax.latents``)
+for the *global* batch and each device takes its slice, so a run gives the same result on
+any number of devices; dropout keys are further folded with the device index (dropout masks
+do depend on the device count).
 
 With ``log_layer_norms`` the metrics also hold, for each top-level layer of each network, the
 norm of its gradient and of its optimizer update (``g_grad_norm/<layer>``,
@@ -73,6 +74,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from ganjax import latents as latents_lib
 from ganjax import regularizers
 from ganjax.state import GANState
 
@@ -118,7 +120,7 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
                     semi_supervised: bool = False, d_adversarial_weight: float = 1.0,
                     d_entropy_weight: float = 0.0, g_fresh_batch: bool = False,
                     d_manifold_weight: float = 0.0, manifold_epsilon: float = 1.0,
-                    d_consistency_weight: float = 0.0):
+                    d_consistency_weight: float = 0.0, latent_distribution: str = "normal"):
   """Builds the per-device train step; see the module docstring for its semantics."""
 
   def local_slice(x, local_batch):
@@ -128,7 +130,8 @@ def make_train_step(generator: nn.Module, discriminator: nn.Module,
 
   def latents(key, local_batch):
     """This device's slice of the global batch's latents and (when conditional) fake labels."""
-    z = local_slice(jax.random.normal(key, (global_batch, latent_dim), jnp.float32), local_batch)
+    z = local_slice(latents_lib.sample(key, (global_batch, latent_dim), latent_distribution),
+                    local_batch)
     if not num_classes:
       return z, None
     y = jax.random.randint(jax.random.fold_in(key, 1), (global_batch,), 0, num_classes)
