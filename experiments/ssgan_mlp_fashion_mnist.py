@@ -13,26 +13,11 @@ epochs; here 15,000 steps (25 epochs, ~13 minutes alone on a 2-core CPU). ``test
 is D's on the 10,000 test images: 77.4 % ± 2.2 over seeds 0-2 against 71.5 % ± 2.2 for the
 supervised-only baseline (study 4a, ``ablations/supervision_salimans.py``).
 
-Measured on the way (seed 0 unless said; 15,000 steps): before the fixed lengths and the
+Measured on the way (seed 0, 15,000 steps): before the fixed lengths and the
 initialisation, 76.2 % ± 1.2 over 3 seeds (70.8 % baseline); the initialisation alone 76.8 %
-against 76.2 %; with both, their constant learning rate
-(``--config.optimizer.g.schedule=constant --config.optimizer.d.schedule=constant``) 72.3 %
-against 78.2 %; feature matching before the last noise layer, as their code does, 77.6 %
-(a scratch change, not an option); G's update on its own latents and real batch
-(``--config.g_fresh_batch=True``, as their code), seeds 0-2 76.6 / 78.2 / 76.8 %, 77.2 %
-against 77.4 %; their Adam, ε inside the square root (``eps=0`` and ``eps_root=1e-8`` in
-``optimizer.g`` and ``optimizer.d``), 77.7 % against 78.2 % and 72.4 % against 72.0 % for
-the baseline; Lecouat et al. 2018's manifold penalty on D's class logits
-(``--config.loss.d_manifold=0.001``, ε = 1; 0.01: 76.4 %; 0.1 and more fall behind by
-step 3000) 76.7 % against 78.2 %; the Π-model's consistency of D's class probabilities under
-two noise draws (``--config.loss.d_consistency=0.3``; 1: 75.5 %; in the baseline, 1:
-60.4 % against 72.0 %) 77.4 %. Off by default, three more parts of their code that did
-not help (with the learned lengths, against 76.7 % at step 13,500): their G
-(``--config.model.generator.batch_norm=True
---config.model.generator.hidden_activation=softplus``) together with classifying by an
-average of D's weights (``--config.d_ema_decay=0.9999``), 76.2 % at step 13,500; D's
-unsupervised loss halved (``--config.loss.d_adversarial=0.5``), 76.6 % (doubled, at step
-15,000: 76.9 %).
+against 76.2 %; with both 78.2 %. README's Findings 4a lists, with their options and numbers,
+the changes tried after that and not adopted (their constant learning rate, their Adam,
+G on a batch of its own, entropy minimisation, manifold and consistency penalties, …).
 
   ganjax train --config experiments/ssgan_mlp_fashion_mnist.py --workdir runs/ssgan_mlp
   # the supervised-only baseline: the same D on the same 100 labels, nothing else
