@@ -1,7 +1,7 @@
 """The generator's latent distribution p(z), one name per choice in ``config.latent_distribution``.
 
 - ``"normal"``: z ~ N(0, I), the default of most GAN code since Goodfellow et al. (2014).
-- ``"uniform"``: z ~ U(−1, 1)^d, Radford et al. 2016 (DCGAN, §4).
+- ``"uniform"``: z ~ U(−1, 1)^d, as Radford et al. 2016 draw DCGAN's latents (their Fig. 1).
 - ``"uniform01"``: z ~ U(0, 1)^d, as Salimans et al. 2016's semi-supervised MNIST code
   draws it.
 

@@ -1,4 +1,4 @@
-"""Latent distributions: their laws, and that training, samples and evaluation all use them."""
+"""Latent distributions: their laws, and that the train step and sample grids use the chosen one."""
 
 import flax.linen as nn
 import jax
