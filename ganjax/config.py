@@ -156,7 +156,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                     f"got {config.model.num_classes}")
   if config.get("num_seeds", 1) < 1:
     raise UserError(f"config.num_seeds must be >= 1, got {config.num_seeds}")
-  if config.get("latent_distribution", "normal") not in latents.DISTRIBUTIONS:
+  if latents.configured(config) not in latents.DISTRIBUTIONS:
     raise UserError(f"config.latent_distribution must be one of {latents.DISTRIBUTIONS}, "
                     f"got {config.latent_distribution!r}")
   if config.get("n_critic", 1) < 1:

@@ -15,6 +15,11 @@ import jax.numpy as jnp
 DISTRIBUTIONS = ("normal", "uniform", "uniform01")
 
 
+def configured(config) -> str:
+  """``config.latent_distribution``; ``"normal"`` for runs saved before ganjax had the key."""
+  return config.get("latent_distribution", "normal")
+
+
 def sample(key: jax.Array, shape: tuple, distribution: str = "normal") -> jax.Array:
   """float32 latents of ``shape`` drawn from ``distribution`` (one of :data:`DISTRIBUTIONS`)."""
   if distribution == "normal":

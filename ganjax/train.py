@@ -97,7 +97,7 @@ class Experiment(NamedTuple):
                            d_manifold_weight=c.loss.get("d_manifold", 0.0),
                            manifold_epsilon=c.loss.get("manifold_epsilon", 1.0),
                            d_consistency_weight=c.loss.get("d_consistency", 0.0),
-                           latent_distribution=c.get("latent_distribution", "normal"))
+                           latent_distribution=latents.configured(c))
 
   def _perceptual_features(self):
     if self.config.loss.get("perceptual", 0.0) <= 0:
@@ -187,8 +187,7 @@ def scale_learning_rates(config: ml_collections.ConfigDict, factor: float):
 def fixed_latents(config: ml_collections.ConfigDict, num: int, seed: int | None = None) -> jax.Array:
   """A latent batch that stays the same across a run (and across resumes)."""
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed if seed is None else seed), 0x5A3)
-  return latents.sample(key, (num, config.latent_dim),
-                        config.get("latent_distribution", "normal"))
+  return latents.sample(key, (num, config.latent_dim), latents.configured(config))
 
 
 @functools.partial(jax.jit, static_argnums=0)
