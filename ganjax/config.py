@@ -346,7 +346,7 @@ def mlp_model(hidden: tuple = (128, 128, 100), d_hidden: tuple = (128, 128)) -> 
   return ml_collections.ConfigDict(dict(
       name="mlp", **model_keys(),
       generator=dict(hidden=hidden, hidden_activation="relu", output_activation="sigmoid",
-                     dropout=0.0, batch_norm=False),
+                     dropout=0.0, batch_norm=False, output_weight_norm=False),
       discriminator=dict(hidden=d_hidden, hidden_activation="leaky_relu", dropout=0.0,
                          spectral_norm=False, weight_norm=False, weight_norm_learn_scale=True,
                          input_noise_std=0.0, noise_std=0.0)))

@@ -183,6 +183,26 @@ def test_weight_normalised_mlp_discriminator_matches_numpy():
   np.testing.assert_allclose(logits, dense(params, "class_head", h), rtol=1e-5, atol=1e-6)
 
 
+def test_generator_output_weight_norm_matches_numpy():
+  # Salimans et al. 2016's MNIST G: only the output layer is x · (g ⊙ v/‖v‖) + b, then sigmoid.
+  config = ml_collections.ConfigDict(dict(
+      name="mlp", discriminator={},
+      generator=dict(hidden=(6,), output_weight_norm=True)))
+  g_net, _ = models.build(config, (2, 2, 1))
+  z = jax.random.normal(jax.random.PRNGKey(0), (5, 3))
+  params = g_net.init(jax.random.PRNGKey(1), z)["params"]
+  assert np.all(np.asarray(params["WeightNorm_0"]["Dense_1/kernel/scale"]) == 1.0)  # g from 1
+  length = np.linspace(0.5, 3.0, 4)
+  params["WeightNorm_0"] = {"Dense_1/kernel/scale": length}
+  images = g_net.apply({"params": params}, z)
+
+  h = np.maximum(np.asarray(z) @ np.asarray(params["Dense_0"]["kernel"])
+                 + np.asarray(params["Dense_0"]["bias"]), 0.0)
+  v = np.asarray(params["Dense_1"]["kernel"])
+  pre = h @ (length * v / np.linalg.norm(v, axis=0)) + np.asarray(params["Dense_1"]["bias"])
+  np.testing.assert_allclose(images.reshape(5, 4), 1 / (1 + np.exp(-pre)), rtol=1e-5, atol=1e-6)
+
+
 def test_weight_norm_and_spectral_norm_exclude_each_other():
   d = MLPDiscriminator(weight_norm=True, spectral_norm=True)
   with pytest.raises(ValueError, match="exclude each other"):

@@ -15,7 +15,10 @@ class MLPGenerator(nn.Module):
 
   Defaults give 100 → 128 → 128 → 100 → 784 with a sigmoid output (images in [0, 1]).
   ``batch_norm`` normalises every hidden layer before its activation, as Salimans et al.
-  2016's semi-supervised MNIST generator does (batch norm, softplus).
+  2016's semi-supervised MNIST generator does (batch norm, softplus). ``output_weight_norm``
+  reparametrises the output layer as g · v/‖v‖ with g learned from 1, as theirs does (their
+  ``l2normalize``): a pre-activation then grows only as fast as g and the hidden layer's norm,
+  which keeps a sigmoid output from saturating to a binary image with no gradient.
   """
   image_shape: Sequence[int] = (28, 28, 1)
   hidden: Sequence[int] = (128, 128, 100)
@@ -23,6 +26,7 @@ class MLPGenerator(nn.Module):
   output_activation: str = "sigmoid"
   dropout: float = 0.0
   batch_norm: bool = False
+  output_weight_norm: bool = False
   dtype: str = "float32"  # computation dtype (bfloat16: mixed precision); params stay float32
   axis_name: str | None = None
 
@@ -36,7 +40,8 @@ class MLPGenerator(nn.Module):
       x = activation(self.hidden_activation)(x)
       if self.dropout:
         x = Dropout(self.dropout, deterministic=not train)(x)
-    x = nn.Dense(math.prod(self.image_shape), dtype=self.dtype)(x)
+    output = nn.Dense(math.prod(self.image_shape), dtype=self.dtype)
+    x = weight_normalized(output, self.output_weight_norm)(x)
     x = activation(self.output_activation)(x).astype(jnp.float32)
     return x.reshape((z.shape[0], *self.image_shape))
 
