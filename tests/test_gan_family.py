@@ -23,7 +23,8 @@ TINY_MLP = ("--config.model.generator.hidden=(8,)", "--config.model.discriminato
             "--config.data.labeled_batch_size=16")  # 100 does not split over 8 devices
 TINY_STYLE = ("--config.model.generator.channels=(8,4,4)", "--config.model.generator.w_dim=8",
               *TINY_D)
-TINY = {"stylegan_fashion_mnist": TINY_STYLE, "ssgan_mlp_fashion_mnist": TINY_MLP}
+TINY = {"stylegan_fashion_mnist": TINY_STYLE, "ssgan_mlp_fashion_mnist": TINY_MLP,
+        "ssgan_mlp_mnist": TINY_MLP}
 
 # Resume is checked where a config adds state or data of its own: labels (AC-GAN), the
 # labelled stream (SSGAN), spectral-norm vectors and EMA (hinge+SN), noise (StyleGAN); the
@@ -37,6 +38,8 @@ EXPERIMENTS = {
                             "g_feature_matching"),
     "ssgan_mlp_fashion_mnist": ("d_loss", "g_loss", "d_class_loss", "d_labeled_accuracy",
                                 "g_feature_matching"),
+    "ssgan_mlp_mnist": ("d_loss", "g_loss", "d_class_loss", "d_labeled_accuracy",
+                        "g_feature_matching"),
     "wgan_fashion_mnist": ("d_loss", "g_loss"),
     "wgan_gp_fashion_mnist": ("d_loss", "g_loss", "d_gradient_penalty"),
     "lsgan_fashion_mnist": ("d_loss", "g_loss"),
