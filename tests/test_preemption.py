@@ -44,6 +44,34 @@ def test_sigterm_checkpoints_exits_zero_and_resumes_bit_identically(tiny_config,
   assert run_info(run, capsys) == run_info(straight, capsys)
 
 
+def test_a_second_ctrl_c_checkpoints_the_finished_steps_and_resumes_exactly(
+    tiny_config, tmp_path, capsys, monkeypatch):
+  """A second SIGINT raises KeyboardInterrupt wherever the loop is (``StopOnSignal``); here it
+  lands while step 3's metrics are being logged. The 3 finished steps must be checkpointed,
+  the CLI must exit 130, and a rerun must end where an uninterrupted run does."""
+  from ganjax.logging import RunWriter
+  log_scalars = RunWriter.scalars
+
+  def interrupted_at_step_3(self, step, metrics):
+    if step == 3:
+      raise KeyboardInterrupt
+    log_scalars(self, step, metrics)
+
+  monkeypatch.setattr(RunWriter, "scalars", interrupted_at_step_3)
+  run = tmp_path / "interrupted"
+  flags = ["--no-progress", "--config.total_steps=5", "--config.log_every=1"]
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(run), *flags]) == 130
+  assert "interrupted; the last step was checkpointed" in capsys.readouterr().err
+  assert run_info(run, capsys)["step"] == 3
+  assert not (run / LOCK_FILE).exists()
+
+  monkeypatch.setattr(RunWriter, "scalars", log_scalars)
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(run), *flags]) == 0
+  straight = tmp_path / "straight"
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(straight), *flags]) == 0
+  assert run_info(run, capsys) == run_info(straight, capsys)
+
+
 def test_a_live_run_holds_the_workdir(tiny_config, tmp_path, capsys):
   run = tmp_path / "locked"
   run.mkdir()
