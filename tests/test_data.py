@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import threading
 
 import ml_collections
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image
 from conftest import run_info
 from ganjax import cli, data
 from ganjax.data.idx import load_split, read_idx, write_idx
+from ganjax.data.pipeline import StepBatches
 from ganjax.errors import UserError
 from ganjax.parallel import DataParallel
 
@@ -121,6 +123,31 @@ def test_prefetch_yields_the_same_batches(idx_dir):
   for step, batch in got:
     np.testing.assert_array_equal(batch["image"], batches(step)["image"])
 
+
+
+def test_prefetch_raises_a_batch_error_in_the_training_loop():
+  """An error while a batch is made in the read-ahead thread must reach the loop that
+  consumes the batches, after the batches before it, and not leave the loop waiting."""
+  class FailsAtStep4(StepBatches):
+    def __call__(self, step):
+      if step == 4:
+        raise OSError("disk gone")
+      return {"step": step}
+
+  seen, raised = [], []
+
+  def training_loop():
+    try:
+      for step, batch in FailsAtStep4().prefetch(2, 9):
+        seen.append((step, batch["step"]))
+    except OSError as e:
+      raised.append(str(e))
+
+  loop = threading.Thread(target=training_loop, daemon=True)
+  loop.start()
+  loop.join(timeout=60)
+  assert not loop.is_alive(), "the loop still waits for a batch that will never come"
+  assert raised == ["disk gone"] and seen == [(2, 2), (3, 3)]
 
 @pytest.mark.parametrize("mode,devices,seeds", [("shard_map", 1, 1), ("shard_map", 8, 1),
                                                  ("pmap", 8, 1), ("pmap", 8, 2)])
