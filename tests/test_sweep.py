@@ -216,3 +216,38 @@ def test_vmapped_seeds_sweep_matches_the_sequential_one(straight_first_cell, tmp
   assert "was trained one seed at a time" in capsys.readouterr().err
   second = _sweep(capsys, config, vmapped, "--vmap-seeds")
   assert (second["ran"], second["skipped"], second["remaining"]) == (2, 2, 0)
+
+
+def test_a_diverged_run_is_recorded_as_failed_and_the_sweep_goes_on(tiny_config, tmp_path,
+                                                                      capsys, monkeypatch):
+  """Seed 1's batches are NaN from step 2 on, so both its runs stop with ``Diverged``. The
+  sweep must write each one's reason to failed.json, finish and evaluate seed 0's runs, list
+  the failures in results.csv and report.md, and not retry them when run again."""
+  from ganjax.data import pipeline
+  batch_of = pipeline.Batches.__call__
+
+  def nan_for_seed_1(self, step):
+    batch = batch_of(self, step)
+    if self.seed == 1 and step >= 1:
+      batch = dict(batch, image=np.full_like(batch["image"], np.nan))
+    return batch
+
+  monkeypatch.setattr(pipeline.Batches, "__call__", nan_for_seed_1)
+  config, workdir = _sweep_config(tmp_path, tiny_config), tmp_path / "sweep"
+  stop_at_once = ("--config.nonfinite.max_consecutive=1", "--config.nonfinite.action=stop")
+  summary = _sweep(capsys, config, workdir, *stop_at_once)
+  assert (summary["ran"], summary["failed"], summary["remaining"]) == (4, 2, 0)
+  runs = sweep.plan(sweep.load(config), config, str(workdir))
+  for run in runs:
+    failed = os.path.join(run.workdir, sweep.FAILED_FILE)
+    assert os.path.exists(failed) == (run.seed == 1)
+    if run.seed == 1:
+      reason = json.load(open(failed))
+      assert reason["seed"] == 1
+      assert reason["reason"].startswith("training diverged: 1 steps in a row up to step 2")
+  rows = _results(workdir)
+  assert [(r["seed"], r["status"]) for r in rows] == [("0", "ok"), ("1", "failed")] * 2
+  assert all(np.isfinite(float(r["fid"])) == (r["status"] == "ok") for r in rows)
+  assert "failed (diverged): 2" in (workdir / "report.md").read_text()
+  again = _sweep(capsys, config, workdir, *stop_at_once)
+  assert (again["ran"], again["skipped"]) == (0, 4)
