@@ -92,6 +92,24 @@ def test_a_stale_lock_is_replaced_and_released(tmp_path):
   assert not (tmp_path / LOCK_FILE).exists()
 
 
+
+@pytest.mark.parametrize("content,replaced", [("", True), ("not a lock", True),
+                                              ("another-host 1", False)])
+def test_an_unreadable_lock_is_replaced_and_another_host_s_is_respected(tmp_path, content,
+                                                                       replaced):
+  """A lock that names no host and pid cannot belong to a live run, so it is replaced; one
+  written on another host cannot be checked from here, so it stands."""
+  (tmp_path / LOCK_FILE).write_text(content)
+  if replaced:
+    with WorkdirLock(str(tmp_path)):
+      assert (tmp_path / LOCK_FILE).read_text() == f"{socket.gethostname()} {os.getpid()}"
+    assert not (tmp_path / LOCK_FILE).exists()
+  else:
+    with pytest.raises(UserError, match=r"in use by another ganjax run \(host another-host, "
+                                        r"pid 1\)"):
+      WorkdirLock(str(tmp_path)).__enter__()
+    assert (tmp_path / LOCK_FILE).read_text() == content
+
 def _prepare_repeatedly(workdir: str) -> None:
   for _ in range(2000):
     prepare_workdir(workdir)
