@@ -3,11 +3,14 @@
 import json
 import os
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from ganjax import cli, metrics
+from ganjax import cli, data, metrics
+from ganjax import config as config_lib
 from ganjax.metrics import features
 
 
@@ -102,3 +105,31 @@ def test_a_resumed_run_keeps_the_best_fid_it_had_before_it_stopped(tmp_path):
   resumed.close()
   assert json.load(open(tmp_path / "best.json")) == {"step": 15, "fid": 2.0}
   assert os.listdir(tmp_path / "checkpoints_best") == ["15"]
+
+
+@pytest.mark.parametrize("value_range", [(-1.0, 1.0), (0.0, 1.0)])
+def test_perceptual_features_are_the_evaluation_features_of_the_same_images(tiny_config,
+                                                                            value_range):
+  """``config.loss.perceptual``'s φ: the dataset's evaluation feature net on G's range, so
+  φ(x) of images in ``value_range`` equals the evaluation features of the same images in
+  [0, 1], and its gradient reaches the images."""
+  cfg = config_lib.load(tiny_config).data
+  phi = features.perceptual_features(cfg, value_range, progress=False)
+  splits = data.train_and_test(cfg)
+  extractor = features.load_or_train(cfg.name, *splits, progress=False)
+  images01 = features.to_unit_range(splits[1][0][:16])
+  lo, hi = value_range
+  images = jnp.asarray(images01 * (hi - lo) + lo)
+  np.testing.assert_allclose(phi(images), extractor(images01)[0], rtol=1e-4, atol=1e-5)
+  grad = jax.grad(lambda x: jnp.sum(phi(x) ** 2))(images)
+  assert np.all(np.isfinite(grad)) and float(jnp.abs(grad).max()) > 0
+
+
+def test_training_with_the_perceptual_loss_logs_it(tiny_config, tmp_path, capsys):
+  assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
+                   "--config.total_steps=2", "--config.log_every=1",
+                   "--config.loss.perceptual=1"]) == 0
+  assert "loading the dataset's feature network" in capsys.readouterr().err
+  records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  assert len(records) == 2
+  assert all(np.isfinite(r["g_perceptual"]) and r["g_perceptual"] > 0 for r in records)
