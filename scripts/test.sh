@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up and the test suite. pytest's own exit code is kept: 5 (no test ran) fails too.
 # Two workers (pytest-xdist), each taking whole files: much of the suite is XLA compiling on
-# one thread, so on 2 cores the suite ends in 17 minutes instead of 21. Arguments after the
+# one thread, so on 2 cores the suite ends sooner than in one process. Arguments after the
 # script's go to pytest and win (`bash scripts/test.sh -n 0` runs in one process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
