@@ -48,11 +48,15 @@ def _images(tmp, sizes, broken=False):
   return ["--config.data.source=folder", f"--config.data.path={folder}"]
 
 
-def _sweep(tmp, config, cells, *extra):
+def _sweep_of(tmp, config, arguments, *extra):
+  """``ganjax sweep`` of a file whose ``get_config()`` is ``Sweep(base=config, arguments)``."""
   path = _file(tmp, "sweep.py", "from ganjax.sweep import Sweep, choice\n"
-               f"def get_config():\n  return Sweep(base={str(config)!r}, "
-               f"cells=choice('loss', {cells!r}))\n")
+               f"def get_config():\n  return Sweep(base={str(config)!r}, {arguments})\n")
   return ["sweep", "--config", str(path), "--workdir", str(tmp / "sweep"), *extra]
+
+
+def _sweep(tmp, config, cells, *extra):
+  return _sweep_of(tmp, config, f"cells=choice('loss', {cells!r})", *extra)
 
 
 def _trained(tmp, config):
@@ -210,6 +214,15 @@ CASES = [
     Case("experiment config given to sweep",
          lambda t, c: ["sweep", "--config", c, "--workdir", str(t)],
          "get_config() must return ganjax.sweep.Sweep, got ConfigDict"),
+    Case("sweep without cells or seeds",
+         lambda t, c: _sweep_of(t, c, "cells=choice('loss', {'ns': {}}), seeds=()"),
+         "has no cells or no seeds"),
+    Case("sweep cell listed twice",
+         lambda t, c: _sweep_of(t, c, "cells=choice('loss', {'ns': {}}) * 2"),
+         "cells ['loss=ns'] appear more than once"),
+    Case("sweep seed listed twice",
+         lambda t, c: _sweep_of(t, c, "cells=choice('loss', {'ns': {}}), seeds=(0, 1, 0)"),
+         "seeds [0, 1, 0] repeat"),
     Case("unknown key in a sweep cell",
          lambda t, c: _sweep(t, c, {"hinge": {"loss.nme": "hinge"}}),
          "unknown config key 'loss.nme'; did you mean --config.loss.name?"),
