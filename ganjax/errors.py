@@ -1,4 +1,4 @@
-"""The one exception type that the command line reports as a single line."""
+"""The exception types that the command line reports as a single line."""
 
 
 class UserError(Exception):
@@ -6,3 +6,7 @@ class UserError(Exception):
 
   The CLI prints it as one line (no traceback unless ``--debug``) and exits 2.
   """
+
+
+class CorruptData(UserError):
+  """Dataset files that exist but cannot be read as what they claim to be."""

@@ -11,9 +11,10 @@ from PIL import Image
 
 from conftest import run_info
 from ganjax import cli, data
+from ganjax import config as config_lib
 from ganjax.data.idx import load_split, read_idx, write_idx
 from ganjax.data.pipeline import StepBatches
-from ganjax.errors import UserError
+from ganjax.errors import CorruptData, UserError
 from ganjax.parallel import DataParallel
 
 
@@ -46,6 +47,35 @@ def test_idx_errors(tmp_path):
   with pytest.raises(UserError, match="truncated"):
     read_idx(str(short))
 
+
+
+def test_a_cut_off_gzip_file_is_reported_as_corrupt(idx_dir, tmp_path):
+  whole = open(os.path.join(idx_dir, "t10k-labels-idx1-ubyte.gz"), "rb").read()
+  cut = tmp_path / "t10k-labels-idx1-ubyte.gz"
+  cut.write_bytes(whole[:len(whole) // 2])
+  with pytest.raises(CorruptData, match="t10k-labels-idx1-ubyte.gz is truncated or corrupt"):
+    read_idx(str(cut))
+
+
+@pytest.mark.parametrize("test_files", ["whole", "none", "cut off"])
+def test_the_train_split_stands_in_for_a_missing_test_split_never_for_a_corrupt_one(
+    idx_dir, tmp_path, test_files):
+  """Evaluation and a semi-supervised D's test accuracy read ``data.test_split``."""
+  for name in os.listdir(idx_dir):
+    if name.startswith("train") or test_files != "none":
+      (tmp_path / name).write_bytes(open(os.path.join(idx_dir, name), "rb").read())
+  if test_files == "cut off":
+    images = tmp_path / "t10k-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:-100])
+  cfg = config_lib.base_config().data
+  cfg.update(name="fashion_mnist", source="idx", path=str(tmp_path))
+  if test_files == "cut off":
+    with pytest.raises(CorruptData, match="t10k-images-idx3-ubyte.gz is truncated or corrupt"):
+      data.test_split(cfg)
+    return
+  want = load_split(idx_dir, "test" if test_files == "whole" else "train")
+  for got, expected in zip(data.test_split(cfg), want):
+    np.testing.assert_array_equal(got, expected)
 
 def test_generated_idx_dataset_loads(idx_dir):
   cfg = ml_collections.ConfigDict(dict(name="fashion_mnist", source="auto", path=idx_dir,

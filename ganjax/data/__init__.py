@@ -10,7 +10,7 @@ from ganjax.data.folder import load_folder
 from ganjax.data.idx import find_split, load_split
 from ganjax.data.pipeline import (ArraySource, Batches, PaddedSource, StackedBatches,  # noqa: F401
                                   labeled_subset)
-from ganjax.errors import UserError
+from ganjax.errors import CorruptData, UserError
 
 # MNIST-format datasets read from IDX files: name -> (environment variable, default folder).
 IDX_DATASETS = {
@@ -87,10 +87,14 @@ def read_split(cfg: ml_collections.ConfigDict, split: str) -> tuple[np.ndarray, 
 
 
 def test_split(cfg: ml_collections.ConfigDict) -> tuple[np.ndarray, np.ndarray]:
-  """The test split, or the train split for sources without one."""
+  """The test split, or the train split for sources without one (a dataset with no test
+  split cannot be told apart from one whose test split is not prepared). Test files that
+  exist but are corrupt are an error, never a silent switch to the train split."""
   try:
     return read_split(cfg, "test")
-  except Exception:  # noqa: BLE001 -- folders and some datasets have no test split
+  except CorruptData:
+    raise
+  except UserError:
     return read_split(cfg, "train")
 
 

@@ -7,10 +7,11 @@ uint32 per dimension, then the data in C order, big-endian.
 
 import gzip
 import os
+import zlib
 
 import numpy as np
 
-from ganjax.errors import UserError
+from ganjax.errors import CorruptData, UserError
 
 _DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 SPLIT_PREFIX = {"train": "train", "test": "t10k"}
@@ -19,18 +20,21 @@ SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 def read_idx(path: str) -> np.ndarray:
   """Reads one IDX file into a native-endian numpy array."""
   opener = gzip.open if path.endswith(".gz") else open
-  with opener(path, "rb") as f:
-    data = f.read()
+  try:
+    with opener(path, "rb") as f:
+      data = f.read()
+  except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+    raise CorruptData(f"{path} is truncated or corrupt: {e}") from None
   if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
-    raise UserError(f"{path} is not an IDX file (bad magic number)")
+    raise CorruptData(f"{path} is not an IDX file (bad magic number)")
   ndim = data[3]
   shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
   dtype = np.dtype(_DTYPES[data[2]])
   offset = 4 + 4 * ndim
   expected = int(np.prod(shape)) * dtype.itemsize
   if len(data) - offset != expected:
-    raise UserError(f"{path} is truncated or corrupt: {len(data) - offset} data bytes, "
-                    f"header says {expected}")
+    raise CorruptData(f"{path} is truncated or corrupt: {len(data) - offset} data bytes, "
+                      f"header says {expected}")
   return np.frombuffer(data, dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -65,5 +69,5 @@ def load_split(directory: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     raise UserError(f"no IDX files for split {split!r} in {directory}")
   images, labels = (read_idx(p) for p in paths)
   if images.ndim != 3 or len(images) != len(labels):
-    raise UserError(f"IDX files in {directory} do not hold N images with N labels")
+    raise CorruptData(f"IDX files in {directory} do not hold N images with N labels")
   return images[..., None].astype(np.uint8), labels.astype(np.int32)
