@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from ganjax import cli  # noqa: E402
+from ganjax.data import pipeline  # noqa: E402
 from ganjax.data.idx import write_idx  # noqa: E402
 
 
@@ -92,6 +93,24 @@ def tiny_config(tmp_path_factory, idx_dir):
   path.write_text(textwrap.dedent(TINY_CONFIG.format(path=idx_dir)))
   return str(path)
 
+
+
+@pytest.fixture
+def nan_steps(monkeypatch):
+  """Makes the batches of chosen steps NaN: ``nan_steps(steps, every_time, seed)``; only the
+  first time each step is served unless ``every_time``, for every seed unless ``seed``."""
+  original, served = pipeline.Batches.__call__, set()
+
+  def install(steps, every_time=False, seed=None):
+    def poisoned(self, step):
+      batch = original(self, step)
+      if (step in steps and (seed is None or self.seed == seed)
+          and (every_time or step not in served)):
+        served.add(step)
+        batch = dict(batch, image=np.full_like(batch["image"], np.nan))
+      return batch
+    monkeypatch.setattr(pipeline.Batches, "__call__", poisoned)
+  return install
 
 @pytest.fixture(autouse=True, scope="module")
 def release_compiled_programs():

@@ -10,7 +10,6 @@ import pytest
 
 from conftest import run_info
 from ganjax import cli, losses
-from ganjax.data import pipeline
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.parallel import AXIS
 from ganjax.state import init_state
@@ -74,22 +73,6 @@ def test_without_the_guard_nans_propagate():
   state, step = _mlp_step(max_nonfinite=0)
   after = step(state, np.full((4, 2), np.nan, np.float32))
   assert not all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree.leaves(after.d_params))
-
-
-@pytest.fixture
-def nan_steps(monkeypatch):
-  """Makes the batches of chosen steps NaN: ``nan_steps(steps, every_time)``."""
-  original, served = pipeline.Batches.__call__, set()
-
-  def install(steps, every_time=False):
-    def poisoned(self, step):
-      batch = original(self, step)
-      if step in steps and (every_time or step not in served):
-        served.add(step)
-        batch = dict(batch, image=np.full_like(batch["image"], np.nan))
-      return batch
-    monkeypatch.setattr(pipeline.Batches, "__call__", poisoned)
-  return install
 
 
 def _train(tiny_config, workdir, *overrides):

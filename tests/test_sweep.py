@@ -219,20 +219,11 @@ def test_vmapped_seeds_sweep_matches_the_sequential_one(straight_first_cell, tmp
 
 
 def test_a_diverged_run_is_recorded_as_failed_and_the_sweep_goes_on(tiny_config, tmp_path,
-                                                                      capsys, monkeypatch):
+                                                                      capsys, nan_steps):
   """Seed 1's batches are NaN from step 2 on, so both its runs stop with ``Diverged``. The
   sweep must write each one's reason to failed.json, finish and evaluate seed 0's runs, list
   the failures in results.csv and report.md, and not retry them when run again."""
-  from ganjax.data import pipeline
-  batch_of = pipeline.Batches.__call__
-
-  def nan_for_seed_1(self, step):
-    batch = batch_of(self, step)
-    if self.seed == 1 and step >= 1:
-      batch = dict(batch, image=np.full_like(batch["image"], np.nan))
-    return batch
-
-  monkeypatch.setattr(pipeline.Batches, "__call__", nan_for_seed_1)
+  nan_steps(range(1, 4), every_time=True, seed=1)
   config, workdir = _sweep_config(tmp_path, tiny_config), tmp_path / "sweep"
   stop_at_once = ("--config.nonfinite.max_consecutive=1", "--config.nonfinite.action=stop")
   summary = _sweep(capsys, config, workdir, *stop_at_once)
