@@ -55,6 +55,9 @@ def _sweep_of(tmp, config, arguments, *extra):
   return ["sweep", "--config", str(path), "--workdir", str(tmp / "sweep"), *extra]
 
 
+ONE_CELL = "cells=choice('loss', {'ns': {}})"
+
+
 def _sweep(tmp, config, cells, *extra):
   return _sweep_of(tmp, config, f"cells=choice('loss', {cells!r})", *extra)
 
@@ -215,17 +218,16 @@ CASES = [
          lambda t, c: ["sweep", "--config", c, "--workdir", str(t)],
          "get_config() must return ganjax.sweep.Sweep, got ConfigDict"),
     Case("sweep without cells or seeds",
-         lambda t, c: _sweep_of(t, c, "cells=choice('loss', {'ns': {}}), seeds=()"),
+         lambda t, c: _sweep_of(t, c, f"{ONE_CELL}, seeds=()"),
          "has no cells or no seeds"),
     Case("sweep cell listed twice",
-         lambda t, c: _sweep_of(t, c, "cells=choice('loss', {'ns': {}}) * 2"),
+         lambda t, c: _sweep_of(t, c, f"{ONE_CELL} * 2"),
          "cells ['loss=ns'] appear more than once"),
     Case("sweep seed listed twice",
-         lambda t, c: _sweep_of(t, c, "cells=choice('loss', {'ns': {}}), seeds=(0, 1, 0)"),
+         lambda t, c: _sweep_of(t, c, f"{ONE_CELL}, seeds=(0, 1, 0)"),
          "seeds [0, 1, 0] repeat"),
     Case("vmapped seeds that are not consecutive",
-         lambda t, c: _sweep_of(t, c, "cells=choice('loss', {'ns': {}}), seeds=(0, 2)",
-                                "--vmap-seeds"),
+         lambda t, c: _sweep_of(t, c, f"{ONE_CELL}, seeds=(0, 2)", "--vmap-seeds"),
          "--vmap-seeds needs consecutive seeds (seed, seed + 1, ...); this sweep has [0, 2]"),
     Case("unknown key in a sweep cell",
          lambda t, c: _sweep(t, c, {"hinge": {"loss.nme": "hinge"}}),

@@ -11,6 +11,7 @@ from scipy.ndimage import gaussian_filter
 
 from ganjax import cli, data, metrics
 from ganjax import config as config_lib
+from ganjax.logging import NullWriter
 from ganjax.metrics import features
 
 
@@ -79,11 +80,6 @@ def test_training_evaluates_and_keeps_the_best_fid_checkpoint(tiny_config, tmp_p
   assert os.listdir(tmp_path / "checkpoints_best") == [str(best["step"])]
 
 
-class _Writer:
-  def scalars(self, step, values):
-    pass
-
-
 def test_a_resumed_run_keeps_the_best_fid_it_had_before_it_stopped(tmp_path):
   """BestByFID reads best.json back on resume: a worse FID after the restart must leave the
   earlier best checkpoint in place, and a better one must still replace it."""
@@ -94,14 +90,14 @@ def test_a_resumed_run_keeps_the_best_fid_it_had_before_it_stopped(tmp_path):
     return lambda exp, host_state: {"step": step, "fid": fid}
 
   before = BestByFID(str(tmp_path), scripted(5, 3.0))
-  before.evaluate(None, state, _Writer())
+  before.evaluate(None, state, NullWriter())
   before.close()
   resumed = BestByFID(str(tmp_path), scripted(10, 4.0))
-  resumed.evaluate(None, state, _Writer())
+  resumed.evaluate(None, state, NullWriter())
   assert json.load(open(tmp_path / "best.json")) == {"step": 5, "fid": 3.0}
   assert os.listdir(tmp_path / "checkpoints_best") == ["5"]
   resumed.evaluator = scripted(15, 2.0)
-  resumed.evaluate(None, state, _Writer())
+  resumed.evaluate(None, state, NullWriter())
   resumed.close()
   assert json.load(open(tmp_path / "best.json")) == {"step": 15, "fid": 2.0}
   assert os.listdir(tmp_path / "checkpoints_best") == ["15"]

@@ -92,7 +92,6 @@ def test_a_stale_lock_is_replaced_and_released(tmp_path):
   assert not (tmp_path / LOCK_FILE).exists()
 
 
-
 @pytest.mark.parametrize("content,replaced", [("", True), ("not a lock", True),
                                               ("another-host 1", False)])
 def test_an_unreadable_lock_is_replaced_and_another_host_s_is_respected(tmp_path, content,
@@ -109,6 +108,7 @@ def test_an_unreadable_lock_is_replaced_and_another_host_s_is_respected(tmp_path
                                         r"pid 1\)"):
       WorkdirLock(str(tmp_path)).__enter__()
     assert (tmp_path / LOCK_FILE).read_text() == content
+
 
 def _prepare_repeatedly(workdir: str) -> None:
   for _ in range(2000):
