@@ -15,7 +15,7 @@ supervised-only baseline (study 4a, ``ablations/supervision_salimans.py``).
 
 Measured on the way (seed 0, 15,000 steps): before the fixed lengths and the
 initialisation, 76.2 % ± 1.2 over 3 seeds (70.8 % baseline); the initialisation alone 76.8 %
-against 76.2 %; with both 78.2 %. README's Findings 4a lists, with their options and numbers,
+against 76.2 %; with both 78.2 %. docs/findings.md (4a) lists, with their options and numbers,
 the changes tried after that and not adopted (their constant learning rate, their Adam,
 G on a batch of its own, entropy minimisation, manifold and consistency penalties, …).
 

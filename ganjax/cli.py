@@ -125,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
   e.set_defaults(fn=cmd_eval)
 
   w = sub.add_parser("sweep", help="train and evaluate a grid of configs x seeds; report "
-                     "mean ± 95% CI (extra --config.KEY=VALUE apply to every run)")
+                     "mean ± 95%% CI (extra --config.KEY=VALUE apply to every run)")
   w.add_argument("--config", required=True, help="experiments/ablations/NAME.py")
   w.add_argument("--workdir", required=True)
   w.add_argument("--max-runs", type=int, default=None,

@@ -9,10 +9,13 @@ import ast
 import difflib
 import importlib.util
 import os
+import sys
 
 import ml_collections
 
-from ganjax import latents, losses
+from ganjax import latents
+from ganjax import objectives
+from ganjax.objectives import losses
 from ganjax.errors import UserError
 
 NONFINITE_ACTIONS = ("rollback", "stop")
@@ -30,6 +33,7 @@ def run_get_config(path: str, what: str = "config file",
     raise UserError(f"{what} {path!r} not found; {where}")
   spec = importlib.util.spec_from_file_location("ganjax_user_config", path)
   module = importlib.util.module_from_spec(spec)
+  sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # the config's own modules
   try:
     spec.loader.exec_module(module)
     if not hasattr(module, "get_config"):
@@ -42,14 +46,49 @@ def run_get_config(path: str, what: str = "config file",
     raise UserError(f"{what} {path!r} failed to load{line}: {type(e).__name__}: "
                     f"{str(e).splitlines()[0] if str(e) else ''}; fix the file, or run with "
                     "--debug for the traceback") from e
+  finally:
+    sys.path.remove(os.path.dirname(os.path.abspath(path)))
 
 
 def load(path: str, overrides: dict[str, str] | None = None) -> ml_collections.ConfigDict:
   """Loads the config module at ``path``, applies string overrides and validates."""
   config = run_get_config(path)
+  if not isinstance(config, ml_collections.ConfigDict):
+    raise UserError(f"config file {path!r}: get_config() returned "
+                    f"{type(config).__name__}, not an ml_collections.ConfigDict")
+  with_defaults(config)
   apply_overrides(config, overrides or {})
   validate(config)
   return config
+
+
+def with_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Adds every schema key ``config`` lacks, with its default, in place; returns it. The
+  schema (:func:`base_config`, :func:`model_keys`, :func:`optimizer_config`) is the one place
+  defaults live: library code reads keys directly, and an older run's ``config.json`` loads
+  with today's defaults. The nets' own groups (``model.generator``/``discriminator``) stay."""
+  schema = base_config()
+  schema.model = ml_collections.ConfigDict(model_keys())
+  _fill(config, schema)
+  for player in ("g", "d"):
+    _fill(config.optimizer[player], optimizer_config())
+  return config
+
+
+def filled(group: ml_collections.ConfigDict, schema: str) -> ml_collections.ConfigDict:
+  """A copy of a ``config.model`` (``schema="model"``) or ``config.optimizer.g``/``.d``
+  (``"optimizer"``) with the schema's keys it lacks."""
+  group = ml_collections.ConfigDict(group.to_dict())
+  _fill(group, ml_collections.ConfigDict(model_keys()) if schema == "model" else optimizer_config())
+  return group
+
+
+def _fill(config: ml_collections.ConfigDict, schema: ml_collections.ConfigDict) -> None:
+  for key, default in schema.items():
+    if key not in config:
+      config[key] = default
+    elif isinstance(default, ml_collections.ConfigDict) and default:
+      _fill(config[key], default)
 
 
 def flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
@@ -151,57 +190,55 @@ def validate(config: ml_collections.ConfigDict) -> None:
   for key in ("total_steps", "batch_size", "log_every", "ckpt_every", "sample_every"):
     if config[key] <= 0:
       raise UserError(f"config.{key} must be positive, got {config[key]}")
-  if config.model.get("num_classes", 0) < 0:
+  if config.model.num_classes < 0:
     raise UserError(f"config.model.num_classes must be >= 0 (0: unconditional), "
                     f"got {config.model.num_classes}")
-  if config.get("num_seeds", 1) < 1:
+  if config.num_seeds < 1:
     raise UserError(f"config.num_seeds must be >= 1, got {config.num_seeds}")
   if latents.configured(config) not in latents.DISTRIBUTIONS:
     raise UserError(f"config.latent_distribution must be one of {latents.DISTRIBUTIONS}, "
                     f"got {config.latent_distribution!r}")
-  if config.get("n_critic", 1) < 1:
+  if config.n_critic < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
   _validate_loss(config.loss)
   for key in ("d_entropy", "d_consistency"):
-    if config.loss.get(key, 0.0) and not config.model.get("semi_supervised_classes", 0):
+    if config.loss[key] and not config.model.semi_supervised_classes:
       raise UserError(f"config.loss.{key} needs a semi-supervised discriminator; set "
                       "config.model.semi_supervised_classes")
-  d_model = config.model.get("discriminator", {})
-  if not d_model.get("weight_norm_learn_scale", True) and not d_model.get("weight_norm", False):
+  d_model = config.model.discriminator  # the net's own keys: absent means its default
+  weight_norm = "weight_norm" in d_model and d_model.weight_norm
+  if "weight_norm_learn_scale" in d_model and not d_model.weight_norm_learn_scale and not weight_norm:
     raise UserError("config.model.discriminator.weight_norm_learn_scale=False fixes the "
                     "weight-norm lengths; set config.model.discriminator.weight_norm=True")
-  if config.model.get("data_init_images", 0) > 0:
-    if not d_model.get("weight_norm", False):
+  if config.model.data_init_images > 0:
+    if not weight_norm:
       raise UserError("config.model.data_init_images initialises weight-normalised layers; "
                       "set config.model.discriminator.weight_norm=True")
-    if config.model.get("num_classes", 0):
+    if config.model.num_classes:
       raise UserError("config.model.data_init_images needs an unconditional or "
                       "semi-supervised discriminator, not a class-conditional one")
-  guard = config.get("nonfinite")
-  if guard is not None:
-    if guard.action not in NONFINITE_ACTIONS:
-      raise UserError(f"config.nonfinite.action must be one of {', '.join(NONFINITE_ACTIONS)}, "
-                      f"got {guard.action!r}")
-    if guard.max_consecutive < 0 or guard.max_rollbacks < 0:
-      raise UserError("config.nonfinite.max_consecutive and max_rollbacks must be >= 0")
-    if not 0.0 < guard.lr_factor < 1.0:
-      raise UserError(f"config.nonfinite.lr_factor must be in (0, 1) so that a rollback changes "
-                      f"something, got {guard.lr_factor}")
+  guard = config.nonfinite
+  if guard.action not in NONFINITE_ACTIONS:
+    raise UserError(f"config.nonfinite.action must be one of {', '.join(NONFINITE_ACTIONS)}, "
+                    f"got {guard.action!r}")
+  if guard.max_consecutive < 0 or guard.max_rollbacks < 0:
+    raise UserError("config.nonfinite.max_consecutive and max_rollbacks must be >= 0")
+  if not 0.0 < guard.lr_factor < 1.0:
+    raise UserError(f"config.nonfinite.lr_factor must be in (0, 1) so that a rollback changes "
+                    f"something, got {guard.lr_factor}")
 
 
 def _validate_loss(loss: ml_collections.ConfigDict) -> None:
   if loss.name not in losses.FAMILIES:
     raise UserError(f"unknown config.loss.name {loss.name!r}; choose from "
                     f"{', '.join(losses.FAMILIES)}")
-  if loss.get("real_label", 1.0) != 1.0 and loss.name not in losses.SOFT_LABEL_FAMILIES:
+  if loss.real_label != 1.0 and loss.name not in losses.SOFT_LABEL_FAMILIES:
     raise UserError(f"config.loss.real_label={loss.real_label} smooths a cross-entropy target; "
                     f"loss {loss.name!r} has none (use {' or '.join(losses.SOFT_LABEL_FAMILIES)})")
-  for key in ("gradient_penalty", "r1", "weight_clip", "g_orthogonal_reg", "class_weight",
-              "g_adversarial", "feature_matching", "perceptual", "d_adversarial", "d_manifold",
-              "d_consistency"):
-    if loss.get(key, 0.0) < 0:
+  for key in objectives.weight_keys():
+    if loss[key] < 0:
       raise UserError(f"config.loss.{key} must be >= 0 (0 turns it off), got {loss[key]}")
-  if loss.get("d_manifold", 0.0) and loss.get("manifold_epsilon", 1.0) <= 0:
+  if loss.d_manifold and loss.manifold_epsilon <= 0:
     raise UserError(f"config.loss.manifold_epsilon is the latent step of the manifold penalty "
                     f"and must be > 0, got {loss.manifold_epsilon}")
 
@@ -289,22 +326,18 @@ def base_config() -> ml_collections.ConfigDict:
       on_device=False))
   c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={},
                                           **model_keys()))
-  # Loss family (ganjax.losses) and regularisers (ganjax.regularizers); 0 turns one off.
-  # real_label < 1: one-sided label smoothing (BCE families only). gradient_penalty: λ of
-  # WGAN-GP; r1: γ of the R1 penalty; weight_clip: c of WGAN's clipping; g_orthogonal_reg: β
-  # of BigGAN's orthogonal regularisation of G; class_weight: AC-GAN's class-loss weight.
-  # G's objective: g_adversarial × its loss + feature_matching × ‖E φ_D(x) − E φ_D(G(z))‖²
-  # (D's features) + perceptual × the same in the evaluation feature net's space.
-  # d_adversarial scales D's adversarial loss (0 with a semi-supervised D: a plain classifier);
-  # d_entropy weighs a semi-supervised D's class entropy on unlabelled images (minimised).
-  # d_manifold: λ of Lecouat et al.'s manifold penalty on D, ‖f(G(z)) − f(G(z + ε r̄))‖² with
-  # ε = manifold_epsilon (f: D's class logits, or its logit). d_consistency weighs the
-  # Π-model consistency of a semi-supervised D's class probabilities under two noise draws.
+  # The loss family (ganjax.objectives.losses) and the weight of every objective term
+  # (ganjax.objectives.terms: each term's docstring has its math and paper); 0 turns one off.
+  # real_label < 1: one-sided label smoothing; r1 is γ (the term adds γ/2·E‖∇D(x)‖²);
+  # weight_clip is WGAN's c; manifold_epsilon the latent step of the manifold penalty.
   c.loss = ml_collections.ConfigDict(dict(
       name="non_saturating", real_label=1.0, gradient_penalty=0.0, r1=0.0, weight_clip=0.0,
       g_orthogonal_reg=0.0, class_weight=1.0, g_adversarial=1.0, feature_matching=0.0,
       perceptual=0.0, d_adversarial=1.0, d_entropy=0.0, d_manifold=0.0, manifold_epsilon=1.0,
       d_consistency=0.0))
+  for key in objectives.weight_keys():  # a newly registered term starts switched off
+    if key not in c.loss:
+      c.loss[key] = 0.0
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
   # Multi-host: every process runs the same command (ganjax.distributed); 1: one process.

@@ -26,9 +26,9 @@ ENV = {"coordinator": "GANJAX_COORDINATOR", "num_processes": "GANJAX_NUM_PROCESS
 
 def settings(config: ml_collections.ConfigDict) -> dict:
   """Coordinator address, process count and this process's id (environment first)."""
-  cfg = config.get("distributed", ml_collections.ConfigDict())
-  out = {"coordinator": cfg.get("coordinator", ""), "num_processes": cfg.get("num_processes", 1),
-         "process_id": cfg.get("process_id", 0)}
+  cfg = config.distributed
+  out = {"coordinator": cfg.coordinator, "num_processes": cfg.num_processes,
+         "process_id": cfg.process_id}
   for key, env in ENV.items():
     if os.environ.get(env):
       out[key] = os.environ[env] if key == "coordinator" else int(os.environ[env])

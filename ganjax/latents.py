@@ -16,8 +16,8 @@ DISTRIBUTIONS = ("normal", "uniform", "uniform01")
 
 
 def configured(config) -> str:
-  """``config.latent_distribution``; ``"normal"`` for runs saved before ganjax had the key."""
-  return config.get("latent_distribution", "normal")
+  """``config.latent_distribution``."""
+  return config.latent_distribution
 
 
 def sample(key: jax.Array, shape: tuple, distribution: str = "normal") -> jax.Array:

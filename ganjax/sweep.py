@@ -144,7 +144,8 @@ def _comparable(config_json: dict) -> dict:
   """A config as JSON, less the image shape that training fills in and the ``distributed``
   settings: how a run is deployed, not what it computes, so a sweep may resume elsewhere."""
   config_json = json.loads(json.dumps(config_json))
-  config_json.get("data", {}).pop("image_shape", None)
+  if "data" in config_json:
+    config_json["data"].pop("image_shape", None)
   config_json.pop("distributed", None)
   return config_json
 

@@ -2,7 +2,7 @@
 
 Data flows one way: config → data batches → GANState → train step → (checkpoint, metrics,
 samples). Everything stateful on the host (files, progress bar) lives here and in
-``ganjax.logging`` / ``ganjax.checkpoint``; the step itself is pure (``ganjax.train_step``).
+``ganjax.logging`` / ``ganjax.checkpoint``; the step itself is pure (``ganjax.step``, summing ``ganjax.objectives`` terms).
 """
 
 import contextlib
@@ -21,7 +21,8 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-from ganjax import data, distributed, latents, losses, models, regularizers
+from ganjax import config as config_lib, data, distributed, latents, models, objectives
+from ganjax import step as step_lib
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
 from ganjax.logging import NullWriter, RunWriter, image_grid, plot_layer_norms, plot_losses
@@ -30,7 +31,6 @@ from ganjax.optim import factory
 from ganjax.parallel import AXIS, DataParallel
 from ganjax.preemption import StopOnSignal
 from ganjax.state import GANState, init_state
-from ganjax.train_step import make_train_step
 from ganjax.workdir import WorkdirLock, prepare_workdir, write_atomically
 
 OUTPUT_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
@@ -49,12 +49,12 @@ class Experiment(NamedTuple):
   @property
   def num_classes(self) -> int:
     """K > 0 for a class-conditional GAN, 0 otherwise."""
-    return self.config.model.get("num_classes", 0)
+    return self.config.model.num_classes
 
   @property
   def semi_supervised_classes(self) -> int:
     """K > 0 when D is a K-class semi-supervised classifier, 0 otherwise."""
-    return self.config.model.get("semi_supervised_classes", 0)
+    return self.config.model.semi_supervised_classes
 
   def init(self, seed=None, d_init_images=None) -> GANState:
     """The initial state from ``seed`` (default ``config.seed``); ``d_init_images``, real
@@ -66,48 +66,27 @@ class Experiment(NamedTuple):
     c = self.config
     return init_state(c.seed if seed is None else seed, self.generator, self.discriminator,
                       self.g_tx, self.d_tx, c.latent_dim, self.image_shape,
-                      use_ema=c.ema_decay > 0, use_d_ema=c.get("d_ema_decay", 0.0) > 0,
+                      use_ema=c.ema_decay > 0, use_d_ema=c.d_ema_decay > 0,
                       d_init_images=d_init_images)
 
   def train_step(self, global_batch: int):
+    """The per-device step of this experiment (``ganjax.step``) at ``global_batch``."""
     c = self.config
-    g_loss, d_loss = losses.get(c.loss.name)
-    if c.loss.real_label != 1.0:
-      d_loss = functools.partial(d_loss, real_label=c.loss.real_label)
-    penalty = regularizers.discriminator_penalty(c.loss.get("gradient_penalty", 0.0),
-                                                 c.loss.get("r1", 0.0))
-    return make_train_step(self.generator, self.discriminator, g_loss, d_loss, self.g_tx,
-                           self.d_tx, latent_dim=c.latent_dim, global_batch=global_batch,
-                           n_critic=c.n_critic, ema_decay=c.ema_decay,
-                           d_ema_decay=c.get("d_ema_decay", 0.0), axis_name=AXIS,
-                           log_layer_norms=c.get("log_layer_norms", False),
-                           max_nonfinite=c.nonfinite.max_consecutive, d_penalty=penalty,
-                           d_weight_clip=c.loss.get("weight_clip", 0.0),
-                           g_orthogonal_reg=c.loss.get("g_orthogonal_reg", 0.0),
-                           num_classes=self.num_classes,
-                           class_loss_weight=self._class_loss_weight(),
-                           g_adversarial_weight=c.loss.get("g_adversarial", 1.0),
-                           feature_matching_weight=c.loss.get("feature_matching", 0.0),
-                           perceptual_features=self._perceptual_features(),
-                           perceptual_weight=c.loss.get("perceptual", 0.0),
-                           semi_supervised=self.semi_supervised_classes > 0,
-                           d_adversarial_weight=c.loss.get("d_adversarial", 1.0),
-                           d_entropy_weight=c.loss.get("d_entropy", 0.0),
-                           g_fresh_batch=c.get("g_fresh_batch", False),
-                           d_manifold_weight=c.loss.get("d_manifold", 0.0),
-                           manifold_epsilon=c.loss.get("manifold_epsilon", 1.0),
-                           d_consistency_weight=c.loss.get("d_consistency", 0.0),
-                           latent_distribution=latents.configured(c))
+    classifier = ("semi_supervised" if self.semi_supervised_classes else
+                  "acgan" if self.num_classes and c.model.conditioning == "acgan" else "")
+    d_terms, g_terms = objectives.terms_from_config(c.loss, classifier,
+                                                    self._perceptual_features)
+    settings = step_lib.Settings(
+        latent_dim=c.latent_dim, global_batch=global_batch, n_critic=c.n_critic,
+        num_classes=self.num_classes, latent_distribution=latents.configured(c),
+        g_fresh_batch=c.g_fresh_batch, ema_decay=c.ema_decay, d_ema_decay=c.d_ema_decay,
+        max_nonfinite=c.nonfinite.max_consecutive, log_layer_norms=c.log_layer_norms,
+        axis_name=AXIS)
+    players = step_lib.Players(self.generator, self.discriminator, self.g_tx, self.d_tx)
+    return step_lib.make_step(players, settings, d_terms, g_terms)
 
   def _perceptual_features(self):
-    if self.config.loss.get("perceptual", 0.0) <= 0:
-      return None
     return _feature_net(self.config.data.to_json(), self.value_range)
-
-  def _class_loss_weight(self) -> float:
-    acgan = self.num_classes and self.config.model.get("conditioning") == "acgan"
-    classifies = acgan or self.semi_supervised_classes
-    return self.config.loss.get("class_weight", 1.0) if classifies else 0.0
 
 
 @functools.lru_cache(maxsize=2)
@@ -147,7 +126,7 @@ def fresh_state(exp: "Experiment", runs: list[data.Batches]) -> GANState:
   """The initial state of a new run of the seeds of ``runs`` (one data stream per seed;
   stacked when there are several), D initialised on each seed's first images when
   ``config.model.data_init_images`` > 0."""
-  num = exp.config.model.get("data_init_images", 0)
+  num = exp.config.model.data_init_images
   if len(runs) == 1:
     return initial_state(exp, data_init_images(runs[0], num))
   images = None if num <= 0 else np.stack([data_init_images(run, num) for run in runs])
@@ -165,7 +144,7 @@ def data_init_images(batches: data.Batches, num: int) -> np.ndarray | None:
 
 def build(config: ml_collections.ConfigDict, image_shape) -> Experiment:
   """Models, optimizers and value range for ``config`` and images of ``image_shape``."""
-  losses.get(config.loss.name)  # fail early on a bad loss name
+  objectives.losses.get(config.loss.name)  # fail early on a bad loss name
   generator, discriminator = models.build(config.model, image_shape, axis_name=AXIS)
   output = getattr(generator, "output_activation", "tanh")
   if output not in OUTPUT_RANGES:
@@ -217,7 +196,7 @@ def _read_config(run_dir: str) -> ml_collections.ConfigDict | None:
   if not os.path.exists(path):
     return None
   with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+    return config_lib.with_defaults(ml_collections.ConfigDict(json.load(f)))
 
 
 def load_run(workdir: str, stacked: bool = False) -> tuple[Experiment, GANState]:
@@ -232,7 +211,7 @@ def load_run(workdir: str, stacked: bool = False) -> tuple[Experiment, GANState]
   if config is None:
     parent = os.path.dirname(os.path.normpath(workdir))
     config = _read_config(parent)
-    seed_dirs = [] if config is None or config.get("num_seeds", 1) == 1 else [
+    seed_dirs = [] if config is None or config.num_seeds == 1 else [
         os.path.normpath(d) for d in seed_workdirs(parent, config)]
     if os.path.normpath(workdir) not in seed_dirs:
       raise UserError(f"{workdir!r} has no config.json; is it a ganjax train --workdir?")
@@ -338,7 +317,7 @@ class Diverged(UserError):
 
 def run_seeds(config: ml_collections.ConfigDict) -> list[int]:
   """The seeds of the runs a config trains: ``seed, ..., seed + num_seeds − 1``."""
-  return [config.seed + k for k in range(config.get("num_seeds", 1))]
+  return [config.seed + k for k in range(config.num_seeds)]
 
 
 def seed_workdirs(workdir: str, config: ml_collections.ConfigDict) -> list[str]:
@@ -387,10 +366,10 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
         data.labeled_subset(labels, config.data.labels_per_class, seed),
         config.data.labeled_batch_size)
     return data.Batches(source, config.batch_size, config.n_critic, seed, exp.value_range,
-                        labeled, generator_batch=config.get("g_fresh_batch", False))
+                        labeled, generator_batch=config.g_fresh_batch)
 
   runs = [seed_batches(s) for s in seeds]
-  if config.data.get("on_device", False):
+  if config.data.on_device:
     batches, to_device = data.DeviceBatches(runs, parallel), lambda batch: batch
   else:
     batches = runs[0] if len(runs) == 1 else data.StackedBatches(runs)
@@ -437,7 +416,7 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
     return (every > 0 and done % every == 0) or done == total
 
   bests = []  # one per seed, when evaluating during training
-  if config.get("eval_every", 0) > 0:
+  if config.eval_every > 0:
     from ganjax.evaluate import Evaluator  # evaluate imports this module
     evaluator = Evaluator(config.data, config.eval_num_samples, progress)
     bests = [BestByFID(d, evaluator, primary) for d in seed_workdirs(workdir, config)]

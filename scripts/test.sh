@@ -6,4 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
+.venv/bin/python scripts/check_shape.py  # code shape: function/module sizes, import cycles
 exec .venv/bin/python -m pytest -q -n 2 --dist loadfile "$@"

@@ -136,3 +136,9 @@ def assert_conv_equals(ours, reference, x, kernel, rtol, atol, grad_atol):
 
   for a, b in zip(grads(ours), grads(reference)):
     np.testing.assert_allclose(a, b, rtol=rtol, atol=grad_atol)
+
+
+def non_saturating():
+  """The default objective's (D terms, G terms): the non-saturating loss and nothing else."""
+  from ganjax import config, objectives
+  return objectives.terms_from_config(config.base_config().loss)

@@ -1,6 +1,6 @@
-"""Every kind of bad input exits 2 with one line naming the problem and the fix (README's table).
+"""Every kind of bad input exits 2 with one line naming the problem and the fix (the table in docs/reliability.md).
 
-Each row of README's "Bad input" table is a case here, with the text its message must hold.
+Each row of docs/reliability.md's "Bad input" table is a case here, with the text its message must hold.
 """
 
 import os
@@ -14,11 +14,11 @@ from PIL import Image
 
 from ganjax import cli
 
-README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+TABLE = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "reliability.md")
 
 
 class Case(NamedTuple):
-  problem: str  # as in README's table
+  problem: str  # as in docs/reliability.md's table
   argv: Callable  # (tmp_path, tiny_config) -> argv
   says: str  # a piece of the one-line message
 
@@ -254,8 +254,8 @@ def test_bad_input_gives_one_line_and_exit_2(case, tiny_config, tmp_path, capsys
   assert case.says in err[0], err[0]
 
 
-def test_readme_table_has_a_row_per_case():
-  text = open(README).read()
-  table = text[text.index("### Bad input"):].split("\n#")[0]  # up to the next heading
+def test_docs_table_has_a_row_per_case():
+  text = open(TABLE).read()
+  table = text[text.index("## Bad input"):].split("\n#")[0]  # up to the next heading
   rows = [r.split("|")[1].strip() for r in table.splitlines() if re.match(r"\| [^-]", r)][1:]
   assert rows == [c.problem for c in CASES]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from conftest import run_info
@@ -65,3 +66,12 @@ def test_module_entry_point_exit_code_and_no_traceback(tmp_path):
   assert result.returncode == 2
   assert result.stderr.strip().splitlines() == [
       "ganjax: error: unknown config key 'optimizer.g.nmae'; did you mean --config.optimizer.g.name?"]
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["eval"], ["info"], ["sweep"],
+                                     ["bench"]])
+def test_help_prints_and_exits_zero(command, capsys):
+  with pytest.raises(SystemExit) as exit_:
+    cli.main([*command, "--help"])
+  assert exit_.value.code == 0
+  assert "usage: ganjax" in capsys.readouterr().out

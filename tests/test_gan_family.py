@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import run_info
-from ganjax import cli, losses, models, regularizers
+from ganjax import cli, models, objectives
+from ganjax.objectives import regularizers
 from ganjax.config import base_config, dcgan28_model
 from ganjax.optim import factory
 from ganjax.state import init_state
-from ganjax.train_step import make_train_step
+from ganjax.step import Players, Settings, make_step
 
 TINY_D = ("--config.model.discriminator.features=(4,8)",
           "--config.model.discriminator.kernel_size=3")
@@ -78,19 +79,22 @@ def test_experiment_trains_resumes_and_samples(experiment, idx_dir, tmp_path, ca
   assert out.stat().st_size > 0
 
 
-def _one_device_step(config, n_critic=1, labeled=None, batch=None, **step_kwargs):
-  """One step of ``config``'s nets from seed 0's state on a fixed batch of 8 (plus the
-  ``labeled`` (images, labels) of a semi-supervised D), or on ``batch``."""
+def _one_device_step(config, n_critic=1, labeled=None, batch=None, perceptual_features=None,
+                     g_fresh_batch=False, **loss):
+  """One step of ``config``'s nets, with ``config.loss`` updated by ``loss``, from seed 0's
+  state on a fixed batch of 8 (plus the ``labeled`` (images, labels) of a semi-supervised
+  D), or on ``batch``."""
   generator, discriminator = models.build(config.model, (28, 28, 1), axis_name="batch")
   g_tx, d_tx = factory.make(config.optimizer.g, 10), factory.make(config.optimizer.d, 10)
   state = init_state(0, generator, discriminator, g_tx, d_tx, 8, (28, 28, 1))
-  g_loss, d_loss = losses.get(config.loss.name)
-  step = make_train_step(
-      generator, discriminator, g_loss, d_loss, g_tx, d_tx, latent_dim=8, global_batch=8,
-      n_critic=n_critic,
-      d_penalty=regularizers.discriminator_penalty(config.loss.gradient_penalty, config.loss.r1),
-      d_weight_clip=config.loss.weight_clip, g_orthogonal_reg=config.loss.g_orthogonal_reg,
-      **step_kwargs)
+  loss_config = config.loss.copy_and_resolve_references()
+  loss_config.update(loss)
+  classifier = "semi_supervised" if config.model.semi_supervised_classes else ""
+  d_terms, g_terms = objectives.terms_from_config(loss_config, classifier,
+                                                  lambda: perceptual_features)
+  step = make_step(Players(generator, discriminator, g_tx, d_tx),
+                   Settings(latent_dim=8, global_batch=8, n_critic=n_critic,
+                            g_fresh_batch=g_fresh_batch), d_terms, g_terms)
   batch = {"image": _reals(n_critic)} if batch is None else batch
   if labeled is not None:
     batch.update(labeled_image=labeled[0][None], labeled_label=labeled[1][None])
@@ -99,11 +103,11 @@ def _one_device_step(config, n_critic=1, labeled=None, batch=None, **step_kwargs
 
 
 def _semi_supervised():
-  """The tiny config with a 10-class semi-supervised D, and the step keywords for it (4 labels)."""
+  """The tiny config with a 10-class semi-supervised D, and its 4 labelled images."""
   config = _tiny_config(name="non_saturating")
   config.model.semi_supervised_classes = 10
   labeled = (_reals()[0][:4], jnp.array([0, 1, 2, 3]))
-  return config, dict(semi_supervised=True, class_loss_weight=1.0, labeled=labeled)
+  return config, dict(labeled=labeled)
 
 
 def _seed0_nets(config):
@@ -122,7 +126,7 @@ def _reals(n_critic=1):
 def test_entropy_minimisation_adds_the_class_entropy_of_the_unlabelled_reals():
   config, kwargs = _semi_supervised()
   plain = _one_device_step(config, **kwargs)[1]
-  entropic = _one_device_step(config, d_entropy_weight=2.0, **kwargs)[1]
+  entropic = _one_device_step(config, d_entropy=2.0, **kwargs)[1]
   # D (no dropout, no noise) of seed 0's state on the same real batch, by numpy.
   _, discriminator, state = _seed0_nets(config)
   _, logits = discriminator.apply({"params": state.d_params}, _reals()[0], train=False)
@@ -140,7 +144,7 @@ def test_the_manifold_penalty_compares_d_class_logits_at_nearby_latents():
   unit direction r̄ (Lecouat et al. 2018), recomputed here from seed 0's networks."""
   config, kwargs = _semi_supervised()
   plain = _one_device_step(config, **kwargs)[1]
-  smooth = _one_device_step(config, d_manifold_weight=3.0, manifold_epsilon=0.5, **kwargs)[1]
+  smooth = _one_device_step(config, d_manifold=3.0, manifold_epsilon=0.5, **kwargs)[1]
   generator, discriminator, state = _seed0_nets(config)
   z_key = jax.random.fold_in(jax.random.fold_in(state.rng, 0), 0)  # step 0's only critic update
   z = jax.random.normal(z_key, (8, 8))
@@ -163,11 +167,11 @@ def test_consistency_compares_two_dropout_draws_of_d_on_the_unlabelled_reals():
   """D's loss gains λ E‖softmax(l(x; ξ)) − softmax(l(x; ξ'))‖² on the unlabelled reals: ξ the
   dropout of D's update, ξ' a second draw (recomputed here); zero without dropout."""
   config, kwargs = _semi_supervised()
-  still = _one_device_step(config, d_consistency_weight=2.0, **kwargs)[1]
+  still = _one_device_step(config, d_consistency=2.0, **kwargs)[1]
   assert float(still["d_consistency"][0]) < 1e-12  # no noise: the passes agree to rounding
   config.model.discriminator.dropout = 0.5
   plain = _one_device_step(config, **kwargs)[1]
-  noisy = _one_device_step(config, d_consistency_weight=2.0, **kwargs)[1]
+  noisy = _one_device_step(config, d_consistency=2.0, **kwargs)[1]
   _, discriminator, state = _seed0_nets(config)
   device_rng = jax.random.fold_in(jax.random.fold_in(state.rng, 0), 0)
   d_key = jax.random.split(jax.random.fold_in(device_rng, 1))[1]  # step 0's critic update
@@ -192,7 +196,7 @@ def test_a_fresh_generator_batch_gives_g_its_own_latents_and_reals():
   D's two extra updates cannot matter); D's update is the default step's."""
   config = _tiny_config(name="non_saturating")
   projection = jax.random.normal(jax.random.PRNGKey(9), (784, 16))
-  g_only = dict(g_adversarial_weight=0.0, perceptual_weight=1.0,
+  g_only = dict(g_adversarial=0.0, perceptual=1.0,
                 perceptual_features=lambda x: jnp.tanh(x.reshape(len(x), -1) @ projection))
   reals = _reals(2)
   fresh_state, fresh = _one_device_step(
@@ -251,12 +255,12 @@ def test_generator_objective_terms_add_with_their_weights():
 
   plain = _one_device_step(config)[1]
   # D's update does not depend on G's objective, so the adversarial part is unchanged.
-  perceptual = _one_device_step(config, perceptual_features=features, perceptual_weight=0.5)[1]
+  perceptual = _one_device_step(config, perceptual_features=features, perceptual=0.5)[1]
   np.testing.assert_allclose(perceptual["d_loss"], plain["d_loss"])
   assert float(perceptual["g_perceptual"][0]) > 0
   np.testing.assert_allclose(perceptual["g_loss"],
                              plain["g_loss"] + 0.5 * perceptual["g_perceptual"], rtol=1e-5)
-  matching = _one_device_step(config, g_adversarial_weight=0.0, feature_matching_weight=2.0)[1]
+  matching = _one_device_step(config, g_adversarial=0.0, feature_matching=2.0)[1]
   assert float(matching["g_feature_matching"][0]) > 0
   np.testing.assert_allclose(matching["g_loss"], 2.0 * matching["g_feature_matching"], rtol=1e-6)
 

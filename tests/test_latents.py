@@ -8,11 +8,12 @@ import optax
 import pytest
 import scipy.stats
 
-from ganjax import config as config_lib, latents, losses, train
+from ganjax import config as config_lib, latents, train
 from ganjax.errors import UserError
 from ganjax.parallel import DataParallel
 from ganjax.state import init_state
-from ganjax.train_step import make_train_step
+from conftest import non_saturating
+from ganjax.step import Players, Settings, make_step
 
 LAWS = {"normal": scipy.stats.norm(), "uniform": scipy.stats.uniform(-1, 2),
         "uniform01": scipy.stats.uniform(0, 1)}
@@ -66,9 +67,9 @@ def test_train_step_feeds_generator_the_configured_latents(name, expected):
   dim, batch = 4, 8192
   g, d, tx = _Echo(), _Moments(), optax.sgd(0.0)
   state = init_state(0, g, d, tx, tx, latent_dim=dim, image_shape=(dim,))
-  step = make_train_step(g, d, losses.non_saturating_generator_loss,
-                         losses.non_saturating_discriminator_loss, tx, tx, latent_dim=dim,
-                         global_batch=batch, latent_distribution=name)
+  step = make_step(Players(g, d, tx, tx),
+                   Settings(latent_dim=dim, global_batch=batch, latent_distribution=name),
+                   *non_saturating())
   parallel = DataParallel("pmap", 1)
   reals = np.zeros((1, batch, dim), np.float32)
   _, metrics = parallel.compile(step)(parallel.put_state(state),

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ganjax import losses
+from ganjax.objectives import losses
 from ganjax.errors import UserError
 
 REAL = jnp.array([2.0, -1.0])

@@ -7,9 +7,15 @@ import numpy as np
 import pytest
 
 from ganjax import models
+from ganjax.config import model_keys
 from ganjax.models.mlp import MLPDiscriminator
 from ganjax.models.layers import (GaussianNoise, Upsample, depth_to_space,
                                   transposed_to_subpixel_kernel)
+
+
+def _model(keys: dict) -> ml_collections.ConfigDict:
+  """A ``config.model`` with the schema's model keys and empty net groups, then ``keys``."""
+  return ml_collections.ConfigDict({**model_keys(), "generator": {}, "discriminator": {}, **keys})
 
 
 def _init_apply(module, x):
@@ -21,7 +27,7 @@ def _init_apply(module, x):
 @pytest.mark.parametrize("upsample", ["conv_transpose", "subpixel", "resize_conv"])
 @pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3)])
 def test_dcgan_shapes(upsample, image_shape):
-  cfg = ml_collections.ConfigDict(dict(name="dcgan", generator=dict(upsample=upsample),
+  cfg = _model(dict(name="dcgan", generator=dict(upsample=upsample),
                                        discriminator={}))
   g, d = models.build(cfg, image_shape, axis_name=None)
   images = _init_apply(g, jnp.zeros((3, 100)))
@@ -31,7 +37,7 @@ def test_dcgan_shapes(upsample, image_shape):
 
 
 def test_mlp_default_widths():
-  cfg = ml_collections.ConfigDict(dict(name="mlp", generator={}, discriminator={}))
+  cfg = _model(dict(name="mlp", generator={}, discriminator={}))
   g, d = models.build(cfg, (28, 28, 1))
   variables = g.init(jax.random.PRNGKey(0), jnp.zeros((2, 100)))
   widths = [variables["params"][f"Dense_{i}"]["kernel"].shape for i in range(4)]
@@ -119,9 +125,9 @@ def test_subpixel_conv_computes_any_transposed_conv(kernel_size, stride):
 def test_unknown_model_and_upsampling_are_user_errors():
   from ganjax.errors import UserError
   with pytest.raises(UserError, match="dcgan"):
-    models.build(ml_collections.ConfigDict(dict(name="vae")), (28, 28, 1))
+    models.build(_model(dict(name="vae")), (28, 28, 1))
   with pytest.raises(UserError, match="subpixel"):
-    models.build(ml_collections.ConfigDict(dict(name="dcgan", generator=dict(upsample="bilinear"))),
+    models.build(_model(dict(name="dcgan", generator=dict(upsample="bilinear"))),
                  (28, 28, 1))
 
 
@@ -222,5 +228,5 @@ def test_bfloat16_compute_trains_with_float32_parameters(tiny_config, tmp_path, 
   assert "bf16" in jaxpr  # the convolutions and matmuls run in bfloat16
   assert exp.generator.apply(variables, z, train=False).dtype == jnp.float32
   with pytest.raises(Exception, match="compute_dtype=bfloat16 is built for the mlp and dcgan"):
-    models.build(ml_collections.ConfigDict(dict(name="resnet", compute_dtype="bfloat16")),
+    models.build(_model(dict(name="resnet", compute_dtype="bfloat16")),
                  (32, 32, 3))

@@ -8,12 +8,12 @@ import numpy as np
 import optax
 import pytest
 
-from conftest import run_info
-from ganjax import cli, losses
+from conftest import run_info, non_saturating
+from ganjax import cli
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.parallel import AXIS
 from ganjax.state import init_state
-from ganjax.train_step import make_train_step
+from ganjax.step import Players, Settings, make_step
 
 
 def _mlp_step(max_nonfinite):
@@ -21,9 +21,9 @@ def _mlp_step(max_nonfinite):
   d = MLPDiscriminator(hidden=(8,))
   tx = optax.adam(1e-2)
   state = init_state(0, g, d, tx, tx, latent_dim=2, image_shape=(2,))
-  step = make_train_step(g, d, losses.non_saturating_generator_loss,
-                         losses.non_saturating_discriminator_loss, tx, tx, latent_dim=2,
-                         global_batch=4, max_nonfinite=max_nonfinite)
+  step = make_step(Players(g, d, tx, tx),
+                   Settings(latent_dim=2, global_batch=4, max_nonfinite=max_nonfinite),
+                   *non_saturating())
   run = jax.jit(jax.vmap(step, axis_name=AXIS))
   return jax.tree.map(lambda x: x[None], state), lambda s, x: run(s, {"image": x[None, None]})[0]
 

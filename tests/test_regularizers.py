@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganjax import regularizers
+from ganjax.objectives import regularizers
 from ganjax.models.dcgan import DCGANDiscriminator
 from ganjax.models.mlp import MLPDiscriminator
 from ganjax.models.resnet import ResNetDiscriminator

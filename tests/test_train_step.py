@@ -7,12 +7,13 @@ import numpy as np
 import optax
 import pytest
 
-from ganjax import config as config_lib, losses, train
+from ganjax import config as config_lib, train
 from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.parallel import AXIS, DataParallel
 from ganjax.state import init_state, state_digest
-from ganjax.train_step import make_train_step
+from conftest import non_saturating
+from ganjax.step import Players, Settings, make_step
 
 
 def _run(mode, num_devices, steps, batches, n_critic):
@@ -23,10 +24,9 @@ def _run(mode, num_devices, steps, batches, n_critic):
                          axis_name=AXIS)
   g_tx, d_tx = optax.adam(1e-3, b1=0.5), optax.adam(1e-3, b1=0.5)
   state = init_state(0, g, d, g_tx, d_tx, latent_dim=4, image_shape=(8, 8, 1))
-  step = make_train_step(g, d, losses.non_saturating_generator_loss,
-                         losses.non_saturating_discriminator_loss, g_tx, d_tx, latent_dim=4,
-                         global_batch=batches.shape[2], n_critic=n_critic,
-                         log_layer_norms=True)
+  step = make_step(Players(g, d, g_tx, d_tx),
+                   Settings(latent_dim=4, global_batch=batches.shape[2], n_critic=n_critic,
+                            log_layer_norms=True), *non_saturating())
   parallel = DataParallel(mode, num_devices)
   compiled = parallel.compile(step)
   state = parallel.put_state(state)
@@ -80,9 +80,8 @@ def test_tiny_gan_learns_a_gaussian_mixture():
   g_tx, d_tx = optax.adam(1e-3, b1=0.5), optax.adam(1e-3, b1=0.5)
   state = init_state(0, g, d, g_tx, d_tx, latent_dim=4, image_shape=(2,))
   batch, steps = 256, 3000
-  step = make_train_step(g, d, losses.non_saturating_generator_loss,
-                         losses.non_saturating_discriminator_loss, g_tx, d_tx,
-                         latent_dim=4, global_batch=batch)
+  step = make_step(Players(g, d, g_tx, d_tx), Settings(latent_dim=4, global_batch=batch),
+                   *non_saturating())
 
   @jax.jit
   def train(state, reals):

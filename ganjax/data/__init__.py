@@ -32,7 +32,7 @@ def open_source(cfg: ml_collections.ConfigDict):
   ``cfg.pad_to`` > 0 zero-pads every image, centred, to that size (``PaddedSource``).
   """
   source = _open_source(cfg)
-  pad_to = cfg.get("pad_to", 0)
+  pad_to = cfg.pad_to
   return PaddedSource(source, pad_to) if pad_to else source
 
 

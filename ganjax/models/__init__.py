@@ -7,6 +7,7 @@
 
 import ml_collections
 
+from ganjax import config as config_lib
 from ganjax.errors import UserError
 from ganjax.models.conditional import (CONDITIONINGS, ConditionalDiscriminator,
                                        ConditionalGenerator, SemiSupervisedDiscriminator,
@@ -29,21 +30,22 @@ def _kwargs(section) -> dict:
 
 def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None = "batch"):
   """Instantiates the generator and discriminator that ``model`` (config.model) names."""
+  model = config_lib.filled(model, "model")
   try:
     generator, discriminator = _build(model, image_shape, axis_name)
   except TypeError as e:  # a keyword the module does not take
     raise UserError(f"config.model ({model.name}): {e}; check the generator/discriminator "
                     "keys against ganjax/models") from None
-  num_classes = model.get("num_classes", 0)
+  num_classes = model.num_classes
   if num_classes:
-    conditioning = model.get("conditioning", "projection")
+    conditioning = model.conditioning
     if conditioning not in CONDITIONINGS:
       raise UserError(f"unknown config.model.conditioning {conditioning!r}; choose from "
                       f"{', '.join(CONDITIONINGS)}")
     if not is_conditional(generator):  # BigGAN's generator conditions its own batch norms
       generator = ConditionalGenerator(generator, num_classes)
     discriminator = ConditionalDiscriminator(discriminator, num_classes, conditioning)
-  semi_supervised = model.get("semi_supervised_classes", 0)
+  semi_supervised = model.semi_supervised_classes
   if semi_supervised:
     if num_classes:
       raise UserError("config.model.semi_supervised_classes and num_classes exclude each "
@@ -59,7 +61,7 @@ def _build(model, image_shape, axis_name):
   image_shape = tuple(image_shape)
   g_kw = _kwargs(model.get("generator", {}))
   d_kw = _kwargs(model.get("discriminator", {}))
-  dtype = model.get("compute_dtype", "float32")
+  dtype = model.compute_dtype
   if dtype not in COMPUTE_DTYPES:
     raise UserError(f"unknown config.model.compute_dtype {dtype!r}; choose from "
                     f"{', '.join(COMPUTE_DTYPES)}")
@@ -92,7 +94,7 @@ def _build(model, image_shape, axis_name):
     return (StyleGenerator(image_shape=image_shape, **g_kw),
             DCGANDiscriminator(axis_name=axis_name, **d_kw))
   if model.name == "resnet":
-    g_kw.setdefault("num_classes", model.get("num_classes", 0))
+    g_kw.setdefault("num_classes", model.num_classes)
     return (ResNetGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
             ResNetDiscriminator(**d_kw))
   raise UserError(f"unknown config.model.name {model.name!r}; choose from {', '.join(MODEL_NAMES)}")

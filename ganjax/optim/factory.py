@@ -15,6 +15,7 @@ from typing import Callable
 import ml_collections
 import optax
 
+from ganjax import config as config_lib
 from ganjax.errors import UserError
 from ganjax.optim import conjugate, layer_scale, orthogonal
 
@@ -32,13 +33,13 @@ def register(name: str):
 
 @register("adam")
 def _adam(lr, cfg):
-  return optax.adam(lr, b1=cfg.get("b1", 0.9), b2=cfg.get("b2", 0.999), eps=cfg.get("eps", 1e-8),
-                    eps_root=cfg.get("eps_root", 0.0))
+  return optax.adam(lr, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps,
+                    eps_root=cfg.eps_root)
 
 
 @register("rmsprop")
 def _rmsprop(lr, cfg):
-  return optax.rmsprop(lr, decay=cfg.get("decay", 0.9), eps=cfg.get("eps", 1e-8))
+  return optax.rmsprop(lr, decay=cfg.decay, eps=cfg.eps)
 
 
 @register("sgd")
@@ -48,40 +49,41 @@ def _sgd(lr, cfg):
 
 @register("momentum")
 def _momentum(lr, cfg):
-  return optax.sgd(lr, momentum=cfg.get("momentum", 0.9), nesterov=cfg.get("nesterov", False))
+  return optax.sgd(lr, momentum=cfg.momentum, nesterov=cfg.nesterov)
 
 
 @register("cg")
 def _conjugate_gradient(lr, cfg):
-  return conjugate.conjugate_gradient(lr, beta=cfg.get("beta", "fr"),
-                                      beta_max=cfg.get("beta_max", 0.5),
-                                      beta_scale=cfg.get("beta_scale", 1.0))
+  return conjugate.conjugate_gradient(lr, beta=cfg.beta,
+                                      beta_max=cfg.beta_max,
+                                      beta_scale=cfg.beta_scale)
 
 
 @register("orthogonal")
 def _orthogonal_gradient(lr, cfg):
-  nesterov = cfg.get("nesterov", True)
-  fallback = optax.adam(lr, b1=cfg.get("b1", 0.9), b2=cfg.get("b2", 0.999),
-                        eps=cfg.get("eps", 1e-8), nesterov=nesterov)
-  threshold = cfg.get("projection_threshold", 0.1)
+  nesterov = cfg.nesterov
+  fallback = optax.adam(lr, b1=cfg.b1, b2=cfg.b2,
+                        eps=cfg.eps, nesterov=nesterov)
+  threshold = cfg.projection_threshold
   return orthogonal.orthogonal_gradient(
-      lr, mode=cfg.get("mode", "polar"), momentum=cfg.get("momentum", 0.95), nesterov=nesterov,
-      ns_steps=cfg.get("ns_steps", 5), scale_by_shape=cfg.get("scale_by_shape", True),
-      keep_norm=cfg.get("keep_norm", False),
+      lr, mode=cfg.mode, momentum=cfg.momentum, nesterov=nesterov,
+      ns_steps=cfg.ns_steps, scale_by_shape=cfg.scale_by_shape,
+      keep_norm=cfg.keep_norm,
       threshold=threshold if threshold > 0 else None, fallback=fallback)
 
 
 def learning_rate_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
   """The schedule ``cfg.schedule`` over ``total_steps`` optimizer updates, after warm-up."""
+  cfg = config_lib.filled(cfg, "optimizer")
   lr = cfg.learning_rate
-  warmup = cfg.get("warmup_steps", 0)
-  name = cfg.get("schedule", "constant")
+  warmup = cfg.warmup_steps
+  name = cfg.schedule
   decay_steps = max(total_steps - warmup, 1)
-  end = lr * cfg.get("end_learning_rate_factor", 0.0)
+  end = lr * cfg.end_learning_rate_factor
   if name == "constant":
     main = optax.constant_schedule(lr)
   elif name == "cosine":
-    main = optax.cosine_decay_schedule(lr, decay_steps, alpha=cfg.get("end_learning_rate_factor", 0.0))
+    main = optax.cosine_decay_schedule(lr, decay_steps, alpha=cfg.end_learning_rate_factor)
   elif name == "linear":
     main = optax.linear_schedule(lr, end, decay_steps)
   else:
@@ -93,6 +95,7 @@ def learning_rate_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> 
 
 def make(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTransformation:
   """Builds the optimizer that ``cfg`` (config.optimizer.g or .d) describes."""
+  cfg = config_lib.filled(cfg, "optimizer")
   if cfg.name not in OPTIMIZERS:
     raise UserError(f"unknown optimizer {cfg.name!r}; choose from {', '.join(sorted(OPTIMIZERS))}")
   if cfg.learning_rate <= 0:
@@ -101,8 +104,8 @@ def make(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTran
     tx = OPTIMIZERS[cfg.name](learning_rate_schedule(cfg, total_steps), cfg)
   except ValueError as e:  # a transform refusing a hyper-parameter is a config error
     raise UserError(f"optimizer {cfg.name!r}: {e}") from None
-  multipliers = dict(cfg.get("lr_multipliers", {}))
+  multipliers = dict(cfg.lr_multipliers)
   if multipliers:
     tx = optax.chain(tx, layer_scale.scale_by_layer(multipliers))
-  clip = cfg.get("grad_clip_norm", 0.0)
+  clip = cfg.grad_clip_norm
   return optax.chain(optax.clip_by_global_norm(clip), tx) if clip else tx

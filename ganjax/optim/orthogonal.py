@@ -3,7 +3,7 @@ r"""Orthogonalised updates as Optax transforms.
 The claim under test: an update whose every layer has the same spectral scale (``polar``), or
 which is orthogonal to the weights or to the previous step (``project_*``), keeps every
 layer's step in the same range, so gradients neither vanish nor explode through depth.
-``ganjax.train_step`` logs per-layer gradient and update norms to check this.
+``ganjax.step`` logs per-layer gradient and update norms to check this.
 
 Modes of ``scale_by_orthogonal_gradient``:
 
