@@ -1,5 +1,6 @@
 """Config loading, typed overrides and their errors."""
 
+import ml_collections
 import pytest
 
 from ganjax import config as config_lib
@@ -83,3 +84,14 @@ def test_cli_override_forms():
 def test_shipped_experiments_load(path):
   c = config_lib.load(path)
   assert set(config_lib.REQUIRED_KEYS) <= set(config_lib.flat_keys(c))
+
+
+def test_with_defaults_fills_what_an_older_run_lacks_and_keeps_the_rest():
+  old = config_lib.base_config()
+  del old.loss["d_consistency"], old["g_fresh_batch"], old.optimizer.g["lr_multipliers"]
+  old.loss.r1, old.model.generator = 2.5, {"features": (8, 4)}
+  filled = config_lib.with_defaults(ml_collections.ConfigDict(old.to_dict()))
+  assert filled.loss.d_consistency == 0.0 and filled.g_fresh_batch is False
+  assert filled.optimizer.g.lr_multipliers.to_dict() == {}
+  assert filled.loss.r1 == 2.5 and filled.model.generator.to_dict() == {"features": (8, 4)}
+  assert set(config_lib.flat_keys(filled)) >= set(config_lib.flat_keys(config_lib.base_config()))
