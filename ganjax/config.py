@@ -76,10 +76,10 @@ def with_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDic
 
 
 def filled(group: ml_collections.ConfigDict, schema: str) -> ml_collections.ConfigDict:
-  """A copy of a ``config.model`` (``schema="model"``) or ``config.optimizer.g``/``.d``
-  (``"optimizer"``) with the schema's keys it lacks."""
+  """A copy of ``config.model``, ``.data`` or ``.optimizer.*`` with the schema's missing keys."""
   group = ml_collections.ConfigDict(group.to_dict())
-  _fill(group, ml_collections.ConfigDict(model_keys()) if schema == "model" else optimizer_config())
+  _fill(group, {"model": ml_collections.ConfigDict(model_keys()), "data": base_config().data,
+                "optimizer": optimizer_config()}[schema])
   return group
 
 
