@@ -208,7 +208,7 @@ def bench_sampling(config, steps: int, repeats: int, batch: int = 500) -> dict:
   exp = train.build(config, config.data.image_shape)
   state = train.initial_state(exp)
   z = latents.sample(jax.random.PRNGKey(0), (batch, config.latent_dim),
-                     latents.configured(config))
+                     config.latent_distribution)
   sample = jax.jit(train.generate, static_argnums=0)
   params = state.g_params
 

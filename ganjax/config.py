@@ -13,9 +13,7 @@ import sys
 
 import ml_collections
 
-from ganjax import latents
-from ganjax import objectives
-from ganjax.objectives import losses
+from ganjax import latents, objectives
 from ganjax.errors import UserError
 
 NONFINITE_ACTIONS = ("rollback", "stop")
@@ -195,7 +193,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
                     f"got {config.model.num_classes}")
   if config.num_seeds < 1:
     raise UserError(f"config.num_seeds must be >= 1, got {config.num_seeds}")
-  if latents.configured(config) not in latents.DISTRIBUTIONS:
+  if config.latent_distribution not in latents.DISTRIBUTIONS:
     raise UserError(f"config.latent_distribution must be one of {latents.DISTRIBUTIONS}, "
                     f"got {config.latent_distribution!r}")
   if config.n_critic < 1:
@@ -229,6 +227,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
 
 
 def _validate_loss(loss: ml_collections.ConfigDict) -> None:
+  losses = objectives.losses
   if loss.name not in losses.FAMILIES:
     raise UserError(f"unknown config.loss.name {loss.name!r}; choose from "
                     f"{', '.join(losses.FAMILIES)}")

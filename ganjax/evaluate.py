@@ -31,7 +31,7 @@ def generated_images01(exp, state, num: int, seed: int) -> np.ndarray:
   for i, start in enumerate(range(0, num, GENERATE_BATCH)):
     n = min(GENERATE_BATCH, num - start)
     z = latents.sample(jax.random.fold_in(key, i), (n, exp.config.latent_dim),
-                       latents.configured(exp.config))
+                       exp.config.latent_distribution)
     out.append(np.clip((sample_images(exp, state, z) - lo) / (hi - lo), 0.0, 1.0))
   return np.concatenate(out).astype(np.float32)
 

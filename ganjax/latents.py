@@ -15,11 +15,6 @@ import jax.numpy as jnp
 DISTRIBUTIONS = ("normal", "uniform", "uniform01")
 
 
-def configured(config) -> str:
-  """``config.latent_distribution``."""
-  return config.latent_distribution
-
-
 def sample(key: jax.Array, shape: tuple, distribution: str = "normal") -> jax.Array:
   """float32 latents of ``shape`` drawn from ``distribution`` (one of :data:`DISTRIBUTIONS`)."""
   if distribution == "normal":

@@ -78,7 +78,7 @@ class Experiment(NamedTuple):
                                                     self._perceptual_features)
     settings = step_lib.Settings(
         latent_dim=c.latent_dim, global_batch=global_batch, n_critic=c.n_critic,
-        num_classes=self.num_classes, latent_distribution=latents.configured(c),
+        num_classes=self.num_classes, latent_distribution=c.latent_distribution,
         g_fresh_batch=c.g_fresh_batch, ema_decay=c.ema_decay, d_ema_decay=c.d_ema_decay,
         max_nonfinite=c.nonfinite.max_consecutive, log_layer_norms=c.log_layer_norms,
         axis_name=AXIS)
@@ -166,7 +166,7 @@ def scale_learning_rates(config: ml_collections.ConfigDict, factor: float):
 def fixed_latents(config: ml_collections.ConfigDict, num: int, seed: int | None = None) -> jax.Array:
   """A latent batch that stays the same across a run (and across resumes)."""
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed if seed is None else seed), 0x5A3)
-  return latents.sample(key, (num, config.latent_dim), latents.configured(config))
+  return latents.sample(key, (num, config.latent_dim), config.latent_distribution)
 
 
 @functools.partial(jax.jit, static_argnums=0)

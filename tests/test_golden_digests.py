@@ -107,7 +107,7 @@ def shrunk_overrides(config_name: str, extra: dict, folders: dict) -> dict:
   return {**overrides, **extra}
 
 
-def digest_of(case: str, workdir: str, folders: dict) -> dict:
+def info_of(case: str, workdir: str, folders: dict) -> dict:
   """Trains ``case`` into ``workdir`` through the CLI; returns ``ganjax info``'s answer
   (step and state digest, one per seed with ``num_seeds`` > 1)."""
   from ganjax import cli
@@ -140,7 +140,7 @@ def golden() -> dict:
 @pytest.mark.parametrize("case", sorted(cases()))
 def test_digest_unchanged(case, golden, folders, tmp_path):
   assert case in golden, f"no golden digest for {case}; record it"
-  assert digest_of(case, str(tmp_path / case), folders) == golden[case]
+  assert info_of(case, str(tmp_path / case), folders) == golden[case]
 
 
 def record() -> None:
@@ -156,7 +156,7 @@ def record() -> None:
     digests = {}
     for case in sorted(cases()):
       start = time.perf_counter()
-      digests[case] = digest_of(case, os.path.join(tmp, case), folders)
+      digests[case] = info_of(case, os.path.join(tmp, case), folders)
       print(f"{case}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
   recorded[platform_key()] = digests
   with open(GOLDEN, "w") as f:
