@@ -3,7 +3,7 @@
 The paper's CIFAR-10 ResNet setting (Table 4, setting with hinge loss): G 4.3 M parameters
 (ch 256, three up-blocks from 4×4), D 1.1 M (ch 128, SN in every layer), hinge loss,
 n_critic 5, Adam 2e-4 with β = (0, 0.9), batch 64, z ~ N(0, I₁₂₈), 50,000 generator steps,
-linear learning-rate decay. That is a GPU job (on this 2-core CPU one step takes seconds);
+linear learning-rate decay. That is a GPU job;
 ``--config.total_steps`` and ``--config.batch_size`` scale it down.
 
 CIFAR-10 comes from TFDS: prepare it once with internet (``pip install '.[tf]'``, then add

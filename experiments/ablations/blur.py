@@ -10,8 +10,8 @@ Blur is measured by ``sharpness_fake`` (mean Laplacian energy of the samples; th
 images' value is the ``sharpness_real`` column) next to FID.
 
 Equal budgets: 1000 discriminator updates per run (WGAN-GP: 200 generator steps × 5 critic
-updates; the others 1000 × 1), batch 64, FID on 5000 samples; 7 cells × 3 seeds ≈ 1.5 hours
-on a 2-core CPU, most of it WGAN-GP's double backpropagation.
+updates; the others 1000 × 1), batch 64, FID on 5000 samples; 7 cells × 3 seeds, most of the
+time in WGAN-GP's double backpropagation (wall times: docs/findings.md).
   ganjax sweep --config experiments/ablations/blur.py --workdir runs/ablations/blur
 """
 

@@ -7,8 +7,8 @@ Adam, RMSprop, SGD, momentum and conjugate gradient with every β of ``ganjax.op
 1 and 4 (a 16× range), both players alike, 3 seeds. Robustness is the spread of FID across
 the multipliers (the report's "across lr_multiplier" table).
 
-Budget on a 2-core CPU: 1000 steps at batch 64 per run (~2 min), FID on 5000 samples;
-33 cells × 3 seeds ≈ 4 hours. On a GPU, scale with --config.total_steps / --config.batch_size.
+Budget: 1000 steps at batch 64 per run, FID on 5000 samples; 33 cells × 3 seeds (wall
+times: docs/findings.md). On a GPU, scale with --config.total_steps / --config.batch_size.
   ganjax sweep --config experiments/ablations/cg_vs_adam.py --workdir runs/ablations/cg_vs_adam
 """
 

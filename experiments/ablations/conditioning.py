@@ -5,7 +5,7 @@ concatenation (``cgan_fashion_mnist.py``), by a projection discriminator (Miyato
 2018), or through an auxiliary classifier (AC-GAN, ``acgan_fashion_mnist.py``). FID and
 recall on 5000 samples; a conditional generator is evaluated on classes 0, 1, …, 9 in turn.
 
-Budget on a 2-core CPU: 2000 steps at batch 64 (~5 min per run); 4 cells × 3 seeds ≈ 1 hour.
+Budget: 2000 steps at batch 64; 4 cells × 3 seeds (wall times: docs/findings.md).
   ganjax sweep --config experiments/ablations/conditioning.py --workdir runs/ablations/conditioning
 """
 

@@ -9,7 +9,7 @@ one measurement, ``images_per_s`` in each run's metrics), so equal time is 108,0
 steps; the report's "train s/run" column shows how equal the wall times came out. On other
 hardware the ratio differs: override the cell's steps or read the wall-time column.
 
-Budget on a 2-core CPU: 5 cells × 3 seeds ≈ 70 minutes, FID on 5000 samples.
+Budget: 5 cells × 3 seeds, FID on 5000 samples (wall times: docs/findings.md).
   ganjax sweep --config experiments/ablations/mlp_vs_dcgan.py --workdir runs/ablations/mlp_vs_dcgan
 """
 

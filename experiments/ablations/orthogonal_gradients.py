@@ -7,9 +7,8 @@ show), on Fashion-MNIST, trained by Adam or by ``ganjax.optim.orthogonal`` in ea
 gradient norms are logged; ``g_grad_norm_spread`` / ``d_grad_norm_spread`` are the mean over
 training of log10(largest / smallest layer gradient norm). FID measures what it costs.
 
-Budget on a 2-core CPU: the tutorial's 10,000 steps at batch 64 (~1 min of training per
-run; at 3000 steps Adam's MLP GAN still scored FID ≈ 750, noise), FID on 5000 samples;
-8 cells × 3 seeds ≈ 1 hour.
+Budget: the tutorial's 10,000 steps at batch 64 (at 3000 steps Adam's MLP GAN still scored
+FID ≈ 750, noise), FID on 5000 samples; 8 cells × 3 seeds (wall times: docs/findings.md).
   ganjax sweep --config experiments/ablations/orthogonal_gradients.py \\
       --workdir runs/ablations/orthogonal_gradients
 """

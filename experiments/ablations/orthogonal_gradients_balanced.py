@@ -4,7 +4,7 @@ gradient norms, and help, in an MLP GAN that trains?
 The grid, seeds, budget and metrics of ``orthogonal_gradients.py`` (Adam vs the three
 orthogonal modes, 3 and 8 hidden layers), with ``balanced_mlp_model`` (LeakyReLU G, tanh
 output, dropout 0.3 in D) in place of the tutorial recipe that collapses with every
-optimizer. About 1 hour on a 2-core CPU.
+optimizer.
   ganjax sweep --config experiments/ablations/orthogonal_gradients_balanced.py \\
       --workdir runs/ablations/orthogonal_gradients_balanced
 """

