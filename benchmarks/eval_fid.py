@@ -16,7 +16,7 @@ import numpy as np
 
 from ganjax import data, evaluate, metrics
 from ganjax.metrics import features as features_lib
-from ganjax.train import load_run
+from ganjax.saved_run import load_run
 
 
 def main():

@@ -93,8 +93,8 @@ def _peak_rss_mb() -> float:
 def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
                mode: str = "shard_map", devices: int = 1, checkpoint_every: int = 0) -> dict:
   """Images/s, FLOPs and memory of ``config``'s train step on random data."""
-  from ganjax import train
-  exp = train.build(config, config.data.image_shape)
+  from ganjax import experiment
+  exp = experiment.build(config, config.data.image_shape)
   parallel = DataParallel(mode, devices)
   parallel.check_batch(config.batch_size)
   step = parallel.compile(exp.train_step(config.batch_size))
@@ -102,7 +102,7 @@ def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
   shape = (config.n_critic, config.batch_size, *config.data.image_shape)
   batch = parallel.put_batch({"image": rng.uniform(-1, 1, shape).astype(np.float32),
                               "label": np.zeros(shape[:2], np.int32)})
-  holder = {"state": parallel.put_state(train.initial_state(exp))}
+  holder = {"state": parallel.put_state(experiment.initial_state(exp))}
   compiled = step.lower(holder["state"], batch).compile() if mode == "shard_map" else None
 
   def one_step():
@@ -157,7 +157,6 @@ def checkpoint_overhead(parallel, holder: dict, one_step, steps: int, step_secon
       for _ in range(steps):
         one_step()
       costs.append((blocking, time.perf_counter() - start - steps * step_seconds))
-    ckpt.wait()
     ckpt.close()
   blocking, total = (statistics.median(c) for c in zip(*costs))
   return {"checkpoint_blocking_ms": round(1e3 * blocking, 1),
@@ -168,8 +167,8 @@ def checkpoint_overhead(parallel, holder: dict, one_step, steps: int, step_secon
 def bench_seeds(name: str, config, num_seeds: int, steps: int, repeats: int) -> dict:
   """``num_seeds`` independent runs as one vmapped step over stacked states, against the
   same runs stepped one after another (``vmap_over_sequential`` > 1: vmap wins)."""
-  from ganjax import train
-  exp = train.build(config, config.data.image_shape)
+  from ganjax import experiment
+  exp = experiment.build(config, config.data.image_shape)
   parallel, stacked_parallel = DataParallel("shard_map", 1), DataParallel("shard_map", 1, num_seeds)
   single = parallel.compile(exp.train_step(config.batch_size))
   stacked_step = stacked_parallel.compile(exp.train_step(config.batch_size))
@@ -179,8 +178,8 @@ def bench_seeds(name: str, config, num_seeds: int, steps: int, repeats: int) -> 
   labels = np.zeros(shape[:3], np.int32)
   stacked_batch = stacked_parallel.put_batch({"image": images, "label": labels})
   batches = [parallel.put_batch({"image": images[k], "label": labels[k]}) for k in seeds]
-  first = jax.device_get(train.initial_state(exp))  # steps donate: one device copy per run
-  holder = {"stacked": stacked_parallel.put_state(train.initial_states(exp, seeds)),
+  first = jax.device_get(experiment.initial_state(exp))  # steps donate: one device copy per run
+  holder = {"stacked": stacked_parallel.put_state(experiment.initial_states(exp, seeds)),
             "alone": [parallel.put_state(first) for _ in seeds]}
 
   def vmapped():
@@ -204,12 +203,12 @@ def bench_seeds(name: str, config, num_seeds: int, steps: int, repeats: int) -> 
 
 def bench_sampling(config, steps: int, repeats: int, batch: int = 500) -> dict:
   """Eval-mode generator forwards of ``batch`` latents."""
-  from ganjax import train
-  exp = train.build(config, config.data.image_shape)
-  state = train.initial_state(exp)
+  from ganjax import experiment
+  exp = experiment.build(config, config.data.image_shape)
+  state = experiment.initial_state(exp)
   z = latents.sample(jax.random.PRNGKey(0), (batch, config.latent_dim),
                      config.latent_distribution)
-  sample = jax.jit(train.generate, static_argnums=0)
+  sample = jax.jit(experiment.generate, static_argnums=0)
   params = state.g_params
 
   def once():

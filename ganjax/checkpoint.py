@@ -127,6 +127,8 @@ class Checkpointer:
     self._manager.wait_until_finished()
 
   def close(self) -> None:
+    """Waits for a save still being written, then releases the directory."""
+    self.wait()
     self._manager.close()
 
 

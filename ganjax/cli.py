@@ -28,10 +28,10 @@ def cmd_train(args, overrides) -> None:
 def cmd_sample(args, overrides) -> None:
   import jax.numpy as jnp
 
-  from ganjax import logging, train
+  from ganjax import experiment, logging, saved_run
   if args.num <= 0:
     raise UserError(f"--num must be positive, got {args.num}")
-  exp, state = train.load_run(args.workdir)
+  exp, state = saved_run.load_run(args.workdir)
   labels = None
   if args.label is not None:
     if not exp.num_classes:
@@ -39,8 +39,8 @@ def cmd_sample(args, overrides) -> None:
     if not 0 <= args.label < exp.num_classes:
       raise UserError(f"--label {args.label} is not a class of this run; use 0..{exp.num_classes - 1}")
     labels = jnp.full((args.num,), args.label, jnp.int32)
-  z = train.fixed_latents(exp.config, args.num, seed=args.seed)
-  logging.save_png(args.out, train.sample_grid(exp, state, z, labels))
+  z = experiment.fixed_latents(exp.config, args.num, seed=args.seed)
+  logging.save_png(args.out, experiment.sample_grid(exp, state, z, labels))
   print(json.dumps({"out": args.out, "num": args.num, "step": int(state.step),
                     "label": args.label}))
 
@@ -74,20 +74,20 @@ def cmd_bench(args, overrides) -> None:
 
 
 def run_info(workdir: str) -> dict:
-  from ganjax import train
-  exp, state = train.load_run(workdir, stacked=True)
+  from ganjax import saved_run
+  exp, state = saved_run.load_run(workdir, stacked=True)
   return state_info(exp.config, state)
 
 
 def state_info(config, state) -> dict:
   """Step and state digest of a run, or of each seed of a run of several."""
-  from ganjax import state as state_lib, train
-  seeds = train.run_seeds(config)
+  from ganjax import seeds as seeds_lib, state as state_lib
+  seeds = seeds_lib.run_seeds(config)
   if len(seeds) == 1:
     return {"step": int(state.step), "state_digest": state_lib.state_digest(state)}
   # A run of several seeds: the step and digest of each one's slice of the stacked state.
   return {"seeds": [{"seed": s, "step": int(state.step[k]),
-                     "state_digest": state_lib.state_digest(train.seed_slice(state, k))}
+                     "state_digest": state_lib.state_digest(seeds_lib.seed_slice(state, k))}
                     for k, s in enumerate(seeds)]}
 
 

@@ -289,7 +289,7 @@ def base_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.seed = 0
   # K > 1 trains seeds seed, ..., seed + K − 1 as one vmapped program: per-seed metrics and
-  # samples in WORKDIR/seed_<s>/, one checkpoint of the stacked states (ganjax.train).
+  # samples in WORKDIR/seed_<s>/, one checkpoint of the stacked states (ganjax.seeds).
   c.num_seeds = 1
   c.total_steps = 1000
   c.batch_size = 128

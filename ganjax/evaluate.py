@@ -17,7 +17,8 @@ import numpy as np
 from ganjax import data, latents, metrics
 from ganjax.metrics import features as features_lib
 from ganjax.metrics import inception
-from ganjax.train import load_run, sample_images
+from ganjax.experiment import sample_images
+from ganjax.saved_run import load_run
 from ganjax.workdir import write_atomically
 
 GENERATE_BATCH = 500

@@ -10,7 +10,7 @@ stopped. ``--config.KEY=VALUE`` overrides apply to every run (e.g. more steps or
 batch on a GPU); a key the sweep itself varies cannot be overridden.
 
 With ``vmap_seeds`` a cell's seeds (consecutive ones) train together as one
-``config.num_seeds`` run in ``DIR/runs/<cell>/`` (``ganjax.train``), whose per-seed
+``config.num_seeds`` run in ``DIR/runs/<cell>/`` (``ganjax.seeds``), whose per-seed
 directories are the same ``DIR/runs/<cell>/seed_<s>``; evaluation and the report do not change.
 
 The aggregation (``DIR/results.csv``, ``DIR/report.md``, plots) is ``ganjax.report``.
@@ -212,9 +212,9 @@ class _Evaluators:
     self.num_samples, self.progress, self.cache = num_samples, progress, {}
 
   def __call__(self, workdir: str) -> dict:
-    from ganjax import evaluate, train
+    from ganjax import evaluate, saved_run
     start = time.perf_counter()
-    exp, state = train.load_run(workdir)
+    exp, state = saved_run.load_run(workdir)
     key = exp.config.data.to_json()
     if key not in self.cache:
       self.cache[key] = evaluate.Evaluator(exp.config.data, self.num_samples, self.progress)
@@ -275,6 +275,7 @@ def _train_unit(unit: Unit, progress: bool) -> str:
   A vmapped unit's wall time is shared equally by its seeds' ``train_seconds``.
   """
   from ganjax import train
+  from ganjax.seeds import run_scalar
   start = time.perf_counter()
   try:
     state = train.train(unit.config, unit.workdir, progress=progress)
@@ -286,7 +287,7 @@ def _train_unit(unit: Unit, progress: bool) -> str:
   finally:
     for run in unit.runs:
       _add_train_seconds(run.workdir, (time.perf_counter() - start) / len(unit.runs))
-  finished = int(train.run_scalar(state.step)) == unit.config.total_steps
+  finished = int(run_scalar(state.step)) == unit.config.total_steps
   return "finished" if finished else "stopped"
 
 

@@ -16,9 +16,6 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_FUNCTION_LINES, MAX_PARAMETERS, MAX_MODULE_LINES, MAX_README_LINES = 80, 12, 400, 300
 KNOWN = {
-    "module ganjax/train.py: 529 lines",
-    "function ganjax/train.py:_train: 182 lines",
-    "import cycle: ganjax.evaluate -> ganjax.train -> ganjax.evaluate",
     "import cycle: ganjax.bench -> ganjax.bench_torch -> ganjax.bench",
     "import cycle: ganjax.report -> ganjax.sweep -> ganjax.report",
 }

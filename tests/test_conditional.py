@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ganjax import cli, data, train
+from ganjax import cli, data, experiment, saved_run
 from ganjax.models.conditional import (ConditionalDiscriminator, ConditionalGenerator,
                                        SemiSupervisedDiscriminator)
 from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -76,10 +76,10 @@ def test_trained_acgan_draws_its_label_far_above_chance(idx_dir, tmp_path, capsy
                    "--config.sample_every=150", "--config.ckpt_every=150",
                    "--config.optimizer.g.learning_rate=1e-3",
                    "--config.optimizer.d.learning_rate=1e-3", *TINY_DCGAN]) == 0
-  exp, state = train.load_run(str(workdir))
+  exp, state = saved_run.load_run(str(workdir))
   labels = jnp.arange(200) % 10
   z = jax.random.normal(jax.random.PRNGKey(1), (200, exp.config.latent_dim))
-  accuracy = np.mean(_square_classes(train.sample_images(exp, state, z, labels)) == labels)
+  accuracy = np.mean(_square_classes(experiment.sample_images(exp, state, z, labels)) == labels)
   assert accuracy > 0.5, accuracy
   # ganjax sample --label draws one class only.
   out = tmp_path / "seven.png"

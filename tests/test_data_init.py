@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ganjax import config as config_lib
-from ganjax import data, train
+from ganjax import data, experiment
 from ganjax.models.conditional import SemiSupervisedDiscriminator
 from ganjax.models.data_init import weight_norm_data_init
 from ganjax.models.mlp import MLPDiscriminator
@@ -94,21 +94,21 @@ def test_training_initialises_each_seed_on_its_own_first_images(idx_dir):
   config.model.generator.hidden = (8,)
   config.model.discriminator.hidden = (8, 4)
   config.model.data_init_images = 150
-  exp = train.build(config, (28, 28, 1))
+  exp = experiment.build(config, (28, 28, 1))
   seeds = [0, 5]
   source = data.open_source(config.data)
   batches = [data.Batches(source, 100, 1, s, exp.value_range) for s in seeds]
-  images = [train.data_init_images(b, 150) for b in batches]
+  images = [experiment.data_init_images(b, 150) for b in batches]
   assert images[0].shape == (150, 28, 28, 1)
   np.testing.assert_array_equal(images[0][:100], batches[0](0)["image"][0])
   assert not np.array_equal(images[0], images[1])
-  stacked = jax.device_get(train.fresh_state(exp, batches))
-  plain = jax.device_get(train.initial_state(exp))
+  stacked = jax.device_get(experiment.fresh_state(exp, batches))
+  plain = jax.device_get(experiment.initial_state(exp))
   for k, seed in enumerate(seeds):
     exp_k = exp._replace(config=exp.config.copy_and_resolve_references())
     exp_k.config.seed = seed
-    alone = train.fresh_state(exp_k, batches[k:k + 1])
-    assert state_digest(alone) == state_digest(train.initial_state(exp_k, images[k]))
+    alone = experiment.fresh_state(exp_k, batches[k:k + 1])
+    assert state_digest(alone) == state_digest(experiment.initial_state(exp_k, images[k]))
     assert state_digest(jax.tree.map(lambda x: x[k], stacked)) == state_digest(alone)
   assert state_digest(jax.tree.map(lambda x: x[0], stacked)) != state_digest(plain)
 

@@ -83,7 +83,7 @@ def test_training_evaluates_and_keeps_the_best_fid_checkpoint(tiny_config, tmp_p
 def test_a_resumed_run_keeps_the_best_fid_it_had_before_it_stopped(tmp_path):
   """BestByFID reads best.json back on resume: a worse FID after the restart must leave the
   earlier best checkpoint in place, and a better one must still replace it."""
-  from ganjax.train import BestByFID
+  from ganjax.hooks import BestByFID
   state = {"w": np.arange(3, dtype=np.float32)}
 
   def scripted(step, fid):

@@ -53,7 +53,7 @@ def test_bad_weight_files_are_refused_in_one_line(tmp_path):
 
 def test_eval_with_inception_features(tiny_config, tmp_path, weights_file, capsys):
   from ganjax import evaluate
-  from ganjax.train import load_run
+  from ganjax.saved_run import load_run
   assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
                    "--config.total_steps=2"]) == 0
   exp, state = load_run(str(tmp_path))

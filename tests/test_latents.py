@@ -8,7 +8,7 @@ import optax
 import pytest
 import scipy.stats
 
-from ganjax import config as config_lib, latents, train
+from ganjax import config as config_lib, experiment, latents
 from ganjax.errors import UserError
 from ganjax.parallel import DataParallel
 from ganjax.state import init_state
@@ -82,6 +82,6 @@ def test_train_step_feeds_generator_the_configured_latents(name, expected):
 def test_fixed_latents_follow_the_config(tiny_config):
   config = config_lib.load(tiny_config)
   config.latent_distribution = "uniform01"
-  z = np.asarray(train.fixed_latents(config, 4096))
+  z = np.asarray(experiment.fixed_latents(config, 4096))
   assert z.min() >= 0.0 and z.max() < 1.0
   np.testing.assert_allclose(z.mean(), 0.5, atol=0.01)

@@ -216,10 +216,10 @@ def test_weight_norm_and_spectral_norm_exclude_each_other():
 
 
 def test_bfloat16_compute_trains_with_float32_parameters(tiny_config, tmp_path, capsys):
-  from ganjax import cli, train
+  from ganjax import cli, saved_run
   assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
                    "--config.total_steps=2", "--config.model.compute_dtype=bfloat16"]) == 0
-  exp, state = train.load_run(str(tmp_path))
+  exp, state = saved_run.load_run(str(tmp_path))
   dtypes = {leaf.dtype for leaf in jax.tree.leaves((state.g_params, state.d_params))}
   assert dtypes == {np.dtype(np.float32)}
   z = jnp.zeros((2, exp.config.latent_dim))

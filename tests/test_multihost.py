@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-from ganjax import train
+from ganjax import saved_run
 
 
 def _free_port() -> int:
@@ -68,8 +68,8 @@ def test_two_processes_hold_identical_states_equal_to_one_process(tiny_config, t
   # across processes in another order, so equal to float tolerance rather than bit for bit.
   one = _train(tiny_config, tmp_path / "one_host", devices=4, seeds=seeds)
   assert [s["step"] for s in one[0].get("seeds", [one[0]])] == [2] * seeds
-  _, state_two = train.load_run(str(tmp_path / "two_hosts"), stacked=True)
-  _, state_one = train.load_run(str(tmp_path / "one_host"), stacked=True)
+  _, state_two = saved_run.load_run(str(tmp_path / "two_hosts"), stacked=True)
+  _, state_one = saved_run.load_run(str(tmp_path / "one_host"), stacked=True)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                state_two, state_one)
   for run_dir, fid in fids.items():

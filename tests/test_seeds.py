@@ -6,7 +6,7 @@ import jax
 import numpy as np
 
 from conftest import run_info
-from ganjax import cli, train
+from ganjax import cli, saved_run
 
 STEPS = ["--no-progress", "--config.total_steps=6", "--config.log_every=3",
          "--config.ckpt_every=3", "--config.sample_every=6", "--config.seed=3"]
@@ -28,9 +28,9 @@ def test_seeds_trained_together_match_each_seed_alone(tiny_config, tmp_path, cap
   for k, seed in enumerate((3, 4)):
     alone = tmp_path / f"alone_{seed}"
     _train(tiny_config, alone, f"--config.seed={seed}", *evaluate)
-    exp, state = train.load_run(str(many / f"seed_{seed}"))
+    exp, state = saved_run.load_run(str(many / f"seed_{seed}"))
     assert exp.config.seed == seed and int(state.step) == 6
-    _, reference = train.load_run(str(alone))
+    _, reference = saved_run.load_run(str(alone))
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4),
                  state, reference)
     together, apart = _records(many / f"seed_{seed}" / "metrics.jsonl"), _records(

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from conftest import run_info
-from ganjax import cli, report, stats, sweep, train
+from ganjax import cli, report, saved_run, stats, sweep
 from ganjax.errors import UserError
 from ganjax.logging import RunWriter
 
@@ -200,8 +200,8 @@ def test_vmapped_seeds_sweep_matches_the_sequential_one(straight_first_cell, tmp
   runs = sweep.plan(sweep.load(config), config, str(vmapped))
   for run in runs[:2]:
     twin = str(sequential / os.path.relpath(run.workdir, vmapped))
-    _, together = train.load_run(run.workdir)
-    _, alone = train.load_run(twin)
+    _, together = saved_run.load_run(run.workdir)
+    _, alone = saved_run.load_run(twin)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4),
                  together, alone)
   rows = {(r["sample_every"], r["seed"]): r for r in _results(vmapped)}

@@ -1,13 +1,11 @@
 """The pure train step: data parallelism is exact, and a tiny GAN learns a known distribution."""
 
 import jax
-import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 import pytest
 
-from ganjax import config as config_lib, train
+from ganjax import config as config_lib, experiment
 from ganjax.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.parallel import AXIS, DataParallel
@@ -116,24 +114,24 @@ def test_tiny_gan_learns_a_gaussian_mixture():
 
 
 def test_cheaply_compiled_initialisation_has_the_default_bits(tiny_config):
-  exp = train.build(config_lib.load(tiny_config), (28, 28, 1))
+  exp = experiment.build(config_lib.load(tiny_config), (28, 28, 1))
   default = jax.jit(exp.init)(np.uint32(exp.config.seed))  # XLA's default optimisation level
-  assert state_digest(train.initial_state(exp)) == state_digest(default)
+  assert state_digest(experiment.initial_state(exp)) == state_digest(default)
 
 
 def test_vmapped_seeds_train_like_each_seed_alone(tiny_config):
   """K seeds as one vmapped program (stacked states, a batch per seed) == each seed alone."""
-  exp = train.build(config_lib.load(tiny_config), (28, 28, 1))
+  exp = experiment.build(config_lib.load(tiny_config), (28, 28, 1))
   seeds = [3, 11]
   parallel, stacked_parallel = DataParallel("shard_map", 1), DataParallel("shard_map", 1, 2)
   single = parallel.compile(exp.train_step(16))
   stacked_step = stacked_parallel.compile(exp.train_step(16))
-  stacked = stacked_parallel.put_state(train.initial_states(exp, seeds))
+  stacked = stacked_parallel.put_state(experiment.initial_states(exp, seeds))
   alone = []
   for seed in seeds:
     exp_k = exp._replace(config=exp.config.copy_and_resolve_references())
     exp_k.config.seed = seed
-    alone.append(parallel.put_state(train.initial_state(exp_k)))
+    alone.append(parallel.put_state(experiment.initial_state(exp_k)))
   rng = np.random.default_rng(0)
   for _ in range(3):
     batches = rng.uniform(-1, 1, (len(seeds), 1, 16, 28, 28, 1)).astype(np.float32)
@@ -171,10 +169,10 @@ def test_ema_follows_the_warmed_up_recurrence(tiny_config, player):
   config = config_lib.load(tiny_config)
   # The warm-up's (1 + t)/(10 + t) passes 0.5 at t = 8: both branches.
   config["ema_decay" if player == "g" else "d_ema_decay"] = 0.5
-  exp = train.build(config, (28, 28, 1))
+  exp = experiment.build(config, (28, 28, 1))
   parallel = DataParallel("shard_map", 1)
   step = parallel.compile(exp.train_step(16))
-  host = jax.device_get(train.initial_state(exp))  # the step donates its input state
+  host = jax.device_get(experiment.initial_state(exp))  # the step donates its input state
   assert (host.ema_params is None) == (player == "d")
   assert (host.d_ema_params is None) == (player == "g")
 
