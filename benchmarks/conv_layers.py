@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganjax.bench import median_seconds
+from ganjax.timing import median_seconds
 from ganjax.host_memory import retain_freed_memory
 from ganjax.models.convolution import conv_general_dilated
 

@@ -40,6 +40,7 @@ import numpy as np
 from ganjax import config as config_lib
 from ganjax import data, latents
 from ganjax.parallel import DataParallel
+from ganjax.timing import median_seconds
 
 MATMUL_N = 2048
 
@@ -64,17 +65,6 @@ def model_config(model: str, batch: int, upsample: str = "subpixel",
   config.batch_size = batch
   config.data.image_shape = (28, 28, 1)
   return config
-
-
-def median_seconds(fn, steps: int, repeats: int) -> float:
-  """Median over ``repeats`` blocks of the seconds per call of ``fn`` (which blocks)."""
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    for _ in range(steps):
-      fn()
-    times.append((time.perf_counter() - start) / steps)
-  return statistics.median(times)
 
 
 def matmul_peak(repeats: int = 5) -> float:

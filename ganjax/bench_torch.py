@@ -15,7 +15,7 @@ float32 convolutions (on Ampere and newer GPUs both let cuDNN/XLA use TF32).
 
 import os
 
-from ganjax.bench import median_seconds
+from ganjax.timing import median_seconds
 from ganjax.errors import UserError
 
 

@@ -55,12 +55,12 @@ def cmd_eval(args, overrides) -> None:
 
 
 def cmd_sweep(args, overrides) -> None:
-  from ganjax import sweep
+  from ganjax import sweep_runner
   if args.max_runs is not None and args.max_runs < 0:
     raise UserError(f"--max-runs must be >= 0, got {args.max_runs}")
-  print(json.dumps(sweep.run_sweep(args.config, args.workdir, overrides,
-                                   progress=not args.no_progress, max_runs=args.max_runs,
-                                   vmap_seeds=args.vmap_seeds)))
+  print(json.dumps(sweep_runner.run_sweep(args.config, args.workdir, overrides,
+                                          progress=not args.no_progress,
+                                          max_runs=args.max_runs, vmap_seeds=args.vmap_seeds)))
 
 
 def cmd_bench(args, overrides) -> None:

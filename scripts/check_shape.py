@@ -3,10 +3,6 @@ among ganjax's modules (lazy imports inside functions count), README length, and
 defaults restated outside the schema (``config.get("key", default)``).
 
   python scripts/check_shape.py          # exit 1 and one line per violation
-
-``KNOWN`` lists the violations that predate the check, each to be removed as the code is
-reshaped; a violation not listed fails, and so does a listed one that no longer occurs (so
-the list only shrinks).
 """
 
 import ast
@@ -15,10 +11,6 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_FUNCTION_LINES, MAX_PARAMETERS, MAX_MODULE_LINES, MAX_README_LINES = 80, 12, 400, 300
-KNOWN = {
-    "import cycle: ganjax.bench -> ganjax.bench_torch -> ganjax.bench",
-    "import cycle: ganjax.report -> ganjax.sweep -> ganjax.report",
-}
 
 
 def python_files():
@@ -135,15 +127,10 @@ def violations() -> list[str]:
 
 def main() -> int:
   found = violations()
-  new = [v for v in found if v not in KNOWN]
-  fixed = sorted(KNOWN - set(found))
-  for line in new:
+  for line in found:
     print(f"shape: {line}")
-  for line in fixed:
-    print(f"shape: no longer true, remove from KNOWN: {line}")
-  known = len(found) - len(new)
-  print(f"check_shape: {len(new)} new, {known} known, {len(fixed)} stale", file=sys.stderr)
-  return 1 if new or fixed else 0
+  print(f"check_shape: {len(found)} violations", file=sys.stderr)
+  return 1 if found else 0
 
 
 if __name__ == "__main__":

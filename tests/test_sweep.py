@@ -13,7 +13,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from conftest import run_info
-from ganjax import cli, report, saved_run, stats, sweep
+from ganjax import cli, report, saved_run, stats, sweep, sweep_runner
 from ganjax.errors import UserError
 from ganjax.logging import RunWriter
 
@@ -143,7 +143,7 @@ def straight_first_cell(tiny_config, tmp_path_factory):
   """The tiny sweep config, and a sweep of its first cell's two runs, straight through."""
   tmp = tmp_path_factory.mktemp("sweep")
   config, straight = _sweep_config(tmp, tiny_config), tmp / "straight"
-  assert sweep.run_sweep(config, str(straight), progress=False, max_runs=2) == dict(
+  assert sweep_runner.run_sweep(config, str(straight), progress=False, max_runs=2) == dict(
       ran=2, skipped=0, failed=0, runs=4, remaining=2, results=str(straight / "results.csv"),
       report=str(straight / "report.md"))
   return config, straight
