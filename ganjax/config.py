@@ -13,8 +13,12 @@ import sys
 
 import ml_collections
 
-from ganjax import latents, objectives
-from ganjax.errors import UserError
+from ganjax import data, latents, models, objectives, parallel
+from ganjax.errors import UserError, check_choice
+from ganjax.optim import factory
+# The schema's builders, for experiment configs (``from ganjax.config import base_config``).
+from ganjax.schema import (balanced_mlp_model, base_config, dcgan28_model, filled,  # noqa: F401
+                           mlp_model, model_keys, optimizer_config, with_defaults)
 
 NONFINITE_ACTIONS = ("rollback", "stop")
 REQUIRED_KEYS = (
@@ -58,35 +62,6 @@ def load(path: str, overrides: dict[str, str] | None = None) -> ml_collections.C
   apply_overrides(config, overrides or {})
   validate(config)
   return config
-
-
-def with_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """Adds every schema key ``config`` lacks, with its default, in place; returns it. The
-  schema (:func:`base_config`, :func:`model_keys`, :func:`optimizer_config`) is the one place
-  defaults live: library code reads keys directly, and an older run's ``config.json`` loads
-  with today's defaults. The nets' own groups (``model.generator``/``discriminator``) stay."""
-  schema = base_config()
-  schema.model = ml_collections.ConfigDict(model_keys())
-  _fill(config, schema)
-  for player in ("g", "d"):
-    _fill(config.optimizer[player], optimizer_config())
-  return config
-
-
-def filled(group: ml_collections.ConfigDict, schema: str) -> ml_collections.ConfigDict:
-  """A copy of ``config.model``, ``.data`` or ``.optimizer.*`` with the schema's missing keys."""
-  group = ml_collections.ConfigDict(group.to_dict())
-  _fill(group, {"model": ml_collections.ConfigDict(model_keys()), "data": base_config().data,
-                "optimizer": optimizer_config()}[schema])
-  return group
-
-
-def _fill(config: ml_collections.ConfigDict, schema: ml_collections.ConfigDict) -> None:
-  for key, default in schema.items():
-    if key not in config:
-      config[key] = default
-    elif isinstance(default, ml_collections.ConfigDict) and default:
-      _fill(config[key], default)
 
 
 def flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
@@ -196,6 +171,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if config.latent_distribution not in latents.DISTRIBUTIONS:
     raise UserError(f"config.latent_distribution must be one of {latents.DISTRIBUTIONS}, "
                     f"got {config.latent_distribution!r}")
+  _validate_names(config)
   if config.n_critic < 1:
     raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
   _validate_loss(config.loss)
@@ -224,6 +200,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if not 0.0 < guard.lr_factor < 1.0:
     raise UserError(f"config.nonfinite.lr_factor must be in (0, 1) so that a rollback changes "
                     f"something, got {guard.lr_factor}")
+
+
+def _validate_names(config: ml_collections.ConfigDict) -> None:
+  """Every name a key may take comes from its registry: models, optimizers (with their
+  hyper-parameters) and schedules, data sources, parallel modes (losses: ``_validate_loss``)."""
+  models.check(config.model)
+  for player in ("g", "d"):  # hyper-parameters too: building a transform compiles nothing
+    factory.make(config.optimizer[player], config.total_steps, f"optimizer.{player}")
+  check_choice("data.source", config.data.source, data.SOURCES)
+  check_choice("parallel.mode", config.parallel.mode, parallel.MODES)
 
 
 def _validate_loss(loss: ml_collections.ConfigDict) -> None:
@@ -262,138 +248,3 @@ def split_cli_overrides(argv: list[str]) -> tuple[list[str], dict[str, str]]:
       rest.append(arg)
     i += 1
   return rest, overrides
-
-
-def optimizer_config(name: str = "adam", learning_rate: float = 2e-4,
-                     **overrides) -> ml_collections.ConfigDict:
-  """Every optimizer hyper-parameter the factory reads, so each can be overridden."""
-  cfg = ml_collections.ConfigDict(dict(
-      # adam divides by sqrt(v̂ + eps_root) + eps (Salimans et al.'s code: eps 0, eps_root 1e-8)
-      name=name, learning_rate=learning_rate, b1=0.5, b2=0.999, eps=1e-8, eps_root=0.0,
-      momentum=0.9, nesterov=False, decay=0.9, schedule="constant", warmup_steps=0,
-      end_learning_rate_factor=0.0, grad_clip_norm=0.0,
-      # {top-level layer name: m}: that layer learns at m × learning_rate (StyleGAN's mapping
-      # network: {"MappingNetwork_0": 0.01}); set in a config file (ganjax.optim.layer_scale)
-      lr_multipliers={},
-      # cg: the β formula and its bounds (ganjax.optim.conjugate)
-      beta="fr", beta_max=0.5, beta_scale=1.0,
-      # orthogonal: mode, Newton–Schulz steps, projection options (ganjax.optim.orthogonal)
-      mode="polar", ns_steps=5, scale_by_shape=True, keep_norm=False,
-      projection_threshold=0.1))
-  cfg.update(overrides)
-  return cfg
-
-
-def base_config() -> ml_collections.ConfigDict:
-  """The keys every experiment has, with defaults; experiments change what they need."""
-  c = ml_collections.ConfigDict()
-  c.seed = 0
-  # K > 1 trains seeds seed, ..., seed + K − 1 as one vmapped program: per-seed metrics and
-  # samples in WORKDIR/seed_<s>/, one checkpoint of the stacked states (ganjax.seeds).
-  c.num_seeds = 1
-  c.total_steps = 1000
-  c.batch_size = 128
-  c.n_critic = 1                  # discriminator updates per generator update
-  # True: G's update draws its own latents and real batch (feature matching's target) instead
-  # of reusing the last critic update's, as Salimans et al. 2016's code; one more G forward.
-  c.g_fresh_batch = False
-  c.latent_dim = 100
-  c.latent_distribution = "normal"  # or "uniform" (U(−1, 1)), "uniform01"; ganjax.latents
-  c.ema_decay = 0.0               # > 0 keeps an EMA of the generator for sampling
-  c.d_ema_decay = 0.0             # > 0 keeps an EMA of D (a semi-supervised D tests with it)
-  c.log_every = 50
-  c.log_layer_norms = False       # per-layer gradient and update norms in the metrics
-  c.ckpt_every = 500
-  c.keep_checkpoints = 3
-  # A step with a non-finite loss, gradient or parameter is rejected (state unchanged).
-  # After max_consecutive such steps in a row: "rollback" to the last checkpoint with the
-  # learning rates multiplied by lr_factor (at most max_rollbacks times), or "stop".
-  # max_consecutive = 0 turns the guard off.
-  c.nonfinite = ml_collections.ConfigDict(dict(
-      max_consecutive=10, action="rollback", lr_factor=0.5, max_rollbacks=3))
-  c.sample_every = 500
-  c.num_sample_images = 64
-  c.eval_every = 0                # > 0: FID & co. every N steps, best-FID checkpoint kept
-  c.eval_num_samples = 2000
-  c.data = ml_collections.ConfigDict(dict(
-      name="fashion_mnist", source="auto", path="", split="train", download=False,
-      # > 0: images zero-padded, centred, to pad_to × pad_to (28×28 data for 32×32 nets)
-      pad_to=0,
-      # Semi-supervised runs: labelled examples per class (0: all) and their batch size.
-      labels_per_class=0, labeled_batch_size=64,
-      # True: the whole dataset on every device, batches gathered there (ganjax.data.device)
-      on_device=False))
-  c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={},
-                                          **model_keys()))
-  # The loss family (ganjax.objectives.losses) and the weight of every objective term
-  # (ganjax.objectives.terms: each term's docstring has its math and paper); 0 turns one off.
-  # real_label < 1: one-sided label smoothing; r1 is γ (the term adds γ/2·E‖∇D(x)‖²);
-  # weight_clip is WGAN's c; manifold_epsilon the latent step of the manifold penalty.
-  c.loss = ml_collections.ConfigDict(dict(
-      name="non_saturating", real_label=1.0, gradient_penalty=0.0, r1=0.0, weight_clip=0.0,
-      g_orthogonal_reg=0.0, class_weight=1.0, g_adversarial=1.0, feature_matching=0.0,
-      perceptual=0.0, d_adversarial=1.0, d_entropy=0.0, d_manifold=0.0, manifold_epsilon=1.0,
-      d_consistency=0.0))
-  for key in objectives.weight_keys():  # a newly registered term starts switched off
-    if key not in c.loss:
-      c.loss[key] = 0.0
-  c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
-  c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
-  # Multi-host: every process runs the same command (ganjax.distributed); 1: one process.
-  c.distributed = ml_collections.ConfigDict(dict(coordinator="", num_processes=1, process_id=0))
-  return c
-
-
-def model_keys(num_classes: int = 0, conditioning: str = "projection",
-               semi_supervised_classes: int = 0, compute_dtype: str = "float32",
-               data_init_images: int = 0) -> dict:
-  """The keys every ``config.model`` has besides its nets: class conditioning and the
-  semi-supervised D (``ganjax.models.conditional``; 0 classes = off), the computation
-  dtype (``bfloat16``: mixed precision with float32 parameters, MLP and DCGAN nets), and the
-  number of training images for the data-dependent initialisation of D's weight-normalised
-  layers (``ganjax.models.data_init``; 0 = off)."""
-  return dict(num_classes=num_classes, conditioning=conditioning,
-              semi_supervised_classes=semi_supervised_classes, compute_dtype=compute_dtype,
-              data_init_images=data_init_images)
-
-
-def dcgan28_model(width: int = 64, kernel_size: int = 5) -> ml_collections.ConfigDict:
-  """The 28×28 DCGAN of TensorFlow's tutorial (``width`` 64), with its overridable knobs.
-
-  Generator stages have 4·width → 2·width → width channels, discriminator convs width → 2·width.
-  """
-  return ml_collections.ConfigDict(dict(
-      name="dcgan", **model_keys(),
-      generator=dict(features=(4 * width, 2 * width, width), upsample="subpixel",
-                     kernel_size=kernel_size, activation="leaky_relu", batch_norm=True,
-                     dropout=0.0),
-      discriminator=dict(features=(width, 2 * width), kernel_size=kernel_size,
-                         batch_norm=False, spectral_norm=False, dropout=0.3, input_noise_std=0.0,
-                         noise_std=0.0)))
-
-
-def mlp_model(hidden: tuple = (128, 128, 100), d_hidden: tuple = (128, 128)) -> ml_collections.ConfigDict:
-  """The fully connected GAN of the MNIST tutorials: G 100 → 128 → 128 → 100 → 784 (ReLU,
-  sigmoid output), D 784 → 128 → 128 → 1 (LeakyReLU), no dropout."""
-  return ml_collections.ConfigDict(dict(
-      name="mlp", **model_keys(),
-      generator=dict(hidden=hidden, hidden_activation="relu", output_activation="sigmoid",
-                     dropout=0.0, batch_norm=False, output_weight_norm=False),
-      discriminator=dict(hidden=d_hidden, hidden_activation="leaky_relu", dropout=0.0,
-                         spectral_norm=False, weight_norm=False, weight_norm_learn_scale=True,
-                         input_noise_std=0.0, noise_std=0.0)))
-
-
-def balanced_mlp_model() -> ml_collections.ConfigDict:
-  """The tutorial MLP GAN with the changes that keep it from collapsing on Fashion-MNIST:
-  LeakyReLU (slope 0.2) between G's layers, a tanh output (images in [-1, 1]) and dropout 0.3
-  in D, as in Radford et al. (2016) and the TensorFlow DCGAN tutorial. Same widths.
-
-  With Adam 2e-4, β1 0.5 and batch 64, :func:`mlp_model`'s D wins within 500 steps and G
-  collapses to one binary-noise image; this one keeps D's loss near 0.6 and draws clothes
-  (the MLP cells of the blur and MLP-vs-DCGAN studies, ``docs/results/``).
-  """
-  model = mlp_model()
-  model.generator.update(hidden_activation="leaky_relu", output_activation="tanh")
-  model.discriminator.dropout = 0.3
-  return model

@@ -10,3 +10,9 @@ class UserError(Exception):
 
 class CorruptData(UserError):
   """Dataset files that exist but cannot be read as what they claim to be."""
+
+
+def check_choice(key: str, value, names) -> None:
+  """Fails in one line unless ``value``, the setting of ``config.<key>``, is one of ``names``."""
+  if value not in names:
+    raise UserError(f"unknown config.{key} {value!r}; choose from {', '.join(names)}")

@@ -131,7 +131,10 @@ def plan(sweep: Sweep, sweep_path: str, workdir: str,
       config_lib.set_values(config, cell.overrides)
       config_lib.apply_overrides(config, overrides)
       config.seed = seed
-      config_lib.validate(config)
+      try:  # every run is checked before the first one trains
+        config_lib.validate(config)
+      except UserError as e:
+        raise UserError(f"sweep cell {cell.name!r}, seed {seed}: {e}") from None
       runs.append(Run(cell, seed, os.path.join(workdir, "runs", cell.name, f"seed_{seed}"),
                       config))
   return runs

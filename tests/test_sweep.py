@@ -119,6 +119,17 @@ def test_a_run_resumes_on_another_deployment_but_not_with_another_config(tmp_pat
     sweep.check_same_config(run)
 
 
+def test_a_bad_name_in_a_later_cell_fails_before_the_first_run_trains(tiny_config, tmp_path):
+  path = tmp_path / "typo_sweep.py"
+  path.write_text("from ganjax.sweep import Sweep, choice\n"
+                  f"def get_config():\n  return Sweep(base={tiny_config!r}, cells=choice("
+                  "'model', {'ok': {}, 'typo': {'model.name': 'dcgna'}}), seeds=(0,))\n")
+  with pytest.raises(UserError, match="sweep cell 'model=typo', seed 0: unknown "
+                                      "config.model.name 'dcgna'; choose from mlp, dcgan"):
+    sweep_runner.run_sweep(str(path), str(tmp_path / "sweep"), progress=False)
+  assert not os.path.exists(tmp_path / "sweep")
+
+
 def _sweep_config(tmp_path, tiny_config) -> str:
   path = tmp_path / "tiny_sweep.py"
   path.write_text(SWEEP.format(base=tiny_config))

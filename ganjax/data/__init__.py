@@ -10,7 +10,7 @@ from ganjax.data.folder import load_folder
 from ganjax.data.idx import find_split, load_split
 from ganjax.data.pipeline import (ArraySource, Batches, PaddedSource, StackedBatches,  # noqa: F401
                                   labeled_subset)
-from ganjax import config as config_lib
+from ganjax import schema
 from ganjax.errors import CorruptData, UserError
 
 # MNIST-format datasets read from IDX files: name -> (environment variable, default folder).
@@ -32,7 +32,7 @@ def open_source(cfg: ml_collections.ConfigDict):
   ``auto``: IDX files when the name is an MNIST-format dataset and its files exist, else TFDS.
   ``cfg.pad_to`` > 0 zero-pads every image, centred, to that size (``PaddedSource``).
   """
-  cfg = config_lib.filled(cfg, "data")
+  cfg = schema.filled(cfg, "data")
   source = _open_source(cfg)
   pad_to = cfg.pad_to
   return PaddedSource(source, pad_to) if pad_to else source

@@ -7,8 +7,8 @@
 
 import ml_collections
 
-from ganjax import config as config_lib
-from ganjax.errors import UserError
+from ganjax import schema
+from ganjax.errors import UserError, check_choice
 from ganjax.models.conditional import (CONDITIONINGS, ConditionalDiscriminator,
                                        ConditionalGenerator, SemiSupervisedDiscriminator,
                                        is_conditional)
@@ -28,9 +28,28 @@ def _kwargs(section) -> dict:
   return {k: tuple(v) if isinstance(v, list) else v for k, v in dict(section).items()}
 
 
+def check(model: ml_collections.ConfigDict) -> None:
+  """Fails in one line on a name ``config.model`` may not take: the model, its conditioning,
+  compute dtype, convolution algorithm or upsampling (run by ``config.validate`` too)."""
+  model = schema.filled(model, "model")
+  check_choice("model.name", model.name, MODEL_NAMES)
+  check_choice("model.conditioning", model.conditioning, CONDITIONINGS)
+  check_choice("model.compute_dtype", model.compute_dtype, COMPUTE_DTYPES)
+  if model.compute_dtype != "float32" and model.name not in ("mlp", "dcgan"):
+    raise UserError(f"config.model.compute_dtype={model.compute_dtype} is built for the mlp and "
+                    f"dcgan models, not {model.name!r}")
+  nets = {net: model.get(net, {}) for net in ("generator", "discriminator")}
+  for net, keys in nets.items():
+    if "conv_algorithm" in keys:
+      check_choice(f"model.{net}.conv_algorithm", keys["conv_algorithm"], CONV_ALGORITHMS)
+  if "upsample" in nets["generator"]:
+    check_choice("model.generator.upsample", nets["generator"]["upsample"], UPSAMPLE_MODES)
+
+
 def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None = "batch"):
   """Instantiates the generator and discriminator that ``model`` (config.model) names."""
-  model = config_lib.filled(model, "model")
+  check(model)
+  model = schema.filled(model, "model")
   try:
     generator, discriminator = _build(model, image_shape, axis_name)
   except TypeError as e:  # a keyword the module does not take
@@ -38,13 +57,9 @@ def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None =
                     "keys against ganjax/models") from None
   num_classes = model.num_classes
   if num_classes:
-    conditioning = model.conditioning
-    if conditioning not in CONDITIONINGS:
-      raise UserError(f"unknown config.model.conditioning {conditioning!r}; choose from "
-                      f"{', '.join(CONDITIONINGS)}")
     if not is_conditional(generator):  # BigGAN's generator conditions its own batch norms
       generator = ConditionalGenerator(generator, num_classes)
-    discriminator = ConditionalDiscriminator(discriminator, num_classes, conditioning)
+    discriminator = ConditionalDiscriminator(discriminator, num_classes, model.conditioning)
   semi_supervised = model.semi_supervised_classes
   if semi_supervised:
     if num_classes:
@@ -61,26 +76,12 @@ def _build(model, image_shape, axis_name):
   image_shape = tuple(image_shape)
   g_kw = _kwargs(model.get("generator", {}))
   d_kw = _kwargs(model.get("discriminator", {}))
-  dtype = model.compute_dtype
-  if dtype not in COMPUTE_DTYPES:
-    raise UserError(f"unknown config.model.compute_dtype {dtype!r}; choose from "
-                    f"{', '.join(COMPUTE_DTYPES)}")
-  if dtype != "float32":
-    if model.name not in ("mlp", "dcgan"):
-      raise UserError(f"config.model.compute_dtype={dtype} is built for the mlp and dcgan "
-                      f"models, not {model.name!r}")
-    g_kw, d_kw = {**g_kw, "dtype": dtype}, {**d_kw, "dtype": dtype}
-  for net, kw in (("generator", g_kw), ("discriminator", d_kw)):
-    if kw.get("conv_algorithm", "auto") not in CONV_ALGORITHMS:
-      raise UserError(f"unknown config.model.{net}.conv_algorithm {kw['conv_algorithm']!r}; "
-                      f"choose from {', '.join(CONV_ALGORITHMS)}")
+  if model.compute_dtype != "float32":
+    g_kw, d_kw = {**g_kw, "dtype": model.compute_dtype}, {**d_kw, "dtype": model.compute_dtype}
   if model.name == "mlp":
     return (MLPGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
             MLPDiscriminator(**d_kw))
   if model.name == "dcgan":
-    if g_kw.get("upsample", "subpixel") not in UPSAMPLE_MODES:
-      raise UserError(f"unknown config.model.generator.upsample {g_kw['upsample']!r}; "
-                      f"choose from {', '.join(UPSAMPLE_MODES)}")
     size = image_shape[0]
     if size != 28 and "start_size" not in g_kw:
       if size not in (32, 64):
@@ -97,4 +98,4 @@ def _build(model, image_shape, axis_name):
     g_kw.setdefault("num_classes", model.num_classes)
     return (ResNetGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
             ResNetDiscriminator(**d_kw))
-  raise UserError(f"unknown config.model.name {model.name!r}; choose from {', '.join(MODEL_NAMES)}")
+  raise AssertionError(f"MODEL_NAMES has {model.name!r} but _build does not")

@@ -15,8 +15,8 @@ from typing import Callable
 import ml_collections
 import optax
 
-from ganjax import config as config_lib
-from ganjax.errors import UserError
+from ganjax import schema
+from ganjax.errors import UserError, check_choice
 from ganjax.optim import conjugate, layer_scale, orthogonal
 
 Builder = Callable[[optax.ScalarOrSchedule, ml_collections.ConfigDict], optax.GradientTransformation]
@@ -72,9 +72,22 @@ def _orthogonal_gradient(lr, cfg):
       threshold=threshold if threshold > 0 else None, fallback=fallback)
 
 
+SCHEDULES = ("constant", "cosine", "linear")
+
+
+def check(cfg: ml_collections.ConfigDict, key: str = "optimizer") -> None:
+  """Fails in one line on an optimizer or schedule name that is not registered, or a
+  learning rate that is not positive."""
+  cfg = schema.filled(cfg, "optimizer")
+  check_choice(f"{key}.name", cfg.name, sorted(OPTIMIZERS))
+  check_choice(f"{key}.schedule", cfg.schedule, SCHEDULES)
+  if cfg.learning_rate <= 0:
+    raise UserError(f"config.{key}.learning_rate must be positive, got {cfg.learning_rate}")
+
+
 def learning_rate_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
   """The schedule ``cfg.schedule`` over ``total_steps`` optimizer updates, after warm-up."""
-  cfg = config_lib.filled(cfg, "optimizer")
+  cfg = schema.filled(cfg, "optimizer")
   lr = cfg.learning_rate
   warmup = cfg.warmup_steps
   name = cfg.schedule
@@ -84,22 +97,20 @@ def learning_rate_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> 
     main = optax.constant_schedule(lr)
   elif name == "cosine":
     main = optax.cosine_decay_schedule(lr, decay_steps, alpha=cfg.end_learning_rate_factor)
-  elif name == "linear":
-    main = optax.linear_schedule(lr, end, decay_steps)
   else:
-    raise UserError(f"unknown learning-rate schedule {name!r}; choose constant, cosine or linear")
+    check_choice("optimizer.schedule", name, SCHEDULES)
+    main = optax.linear_schedule(lr, end, decay_steps)
   if warmup:
     return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
   return main
 
 
-def make(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.GradientTransformation:
-  """Builds the optimizer that ``cfg`` (config.optimizer.g or .d) describes."""
-  cfg = config_lib.filled(cfg, "optimizer")
-  if cfg.name not in OPTIMIZERS:
-    raise UserError(f"unknown optimizer {cfg.name!r}; choose from {', '.join(sorted(OPTIMIZERS))}")
-  if cfg.learning_rate <= 0:
-    raise UserError(f"learning_rate must be positive, got {cfg.learning_rate}")
+def make(cfg: ml_collections.ConfigDict, total_steps: int,
+         key: str = "optimizer") -> optax.GradientTransformation:
+  """Builds the optimizer that ``cfg`` (``config.<key>``: optimizer.g or .d) describes.
+  Building is cheap (nothing compiles), so ``config.validate`` builds both to check them."""
+  check(cfg, key)
+  cfg = schema.filled(cfg, "optimizer")
   try:
     tx = OPTIMIZERS[cfg.name](learning_rate_schedule(cfg, total_steps), cfg)
   except ValueError as e:  # a transform refusing a hyper-parameter is a config error
