@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from ganjax import data, evaluate, metrics
+from ganjax import data, evaluate, feature_net, metrics
 from ganjax.metrics import features as features_lib
 from ganjax.saved_run import load_run
 
@@ -27,7 +27,7 @@ def main():
 
   exp, _ = load_run(args.workdir)
   train, test = data.train_and_test(exp.config.data)
-  extractor = features_lib.load_or_train(exp.config.data.name, train, test)  # not timed
+  extractor = feature_net.load_or_train(exp.config.data.name, train, test)  # not timed
 
   start = time.perf_counter()
   result = evaluate.evaluate(args.workdir, args.num_samples, progress=False)

@@ -13,7 +13,7 @@ import json
 import numpy as np
 from ml_collections import ConfigDict
 
-from ganjax import data, metrics
+from ganjax import data, feature_net, metrics
 from ganjax.metrics import features as features_lib
 
 
@@ -25,7 +25,7 @@ def main():
   cfg = ConfigDict(dict(name=args.dataset, source="auto", path="", split="train",
                         download=False))
   train, test = data.train_and_test(cfg)
-  extractor = features_lib.load_or_train(args.dataset, train, test)
+  extractor = feature_net.load_or_train(args.dataset, train, test)
   reference, _ = extractor(features_lib.to_unit_range(test[0][:args.num]))
   clean = features_lib.to_unit_range(train[0][:args.num])
   rng = np.random.default_rng(0)

@@ -14,10 +14,10 @@ import jax
 import ml_collections
 import numpy as np
 
-from ganjax import data, latents, metrics
+from ganjax import data, feature_net, latents, metrics
+from ganjax.experiment import sample_images
 from ganjax.metrics import features as features_lib
 from ganjax.metrics import inception
-from ganjax.experiment import sample_images
 from ganjax.saved_run import load_run
 from ganjax.workdir import write_atomically
 
@@ -49,7 +49,7 @@ class Evaluator:
     if inception_weights:
       self.inception = (inception.load(inception_weights), inception_size)
     train_split, test_split = data.train_and_test(data_cfg)
-    self.extractor = features_lib.load_or_train(data_cfg.name, train_split, test_split,
+    self.extractor = feature_net.load_or_train(data_cfg.name, train_split, test_split,
                                                 progress=progress)
     real_images, real_labels = test_split
     self.num_samples, self.num_real = num_samples, min(num_samples, len(real_images))

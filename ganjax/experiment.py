@@ -18,11 +18,10 @@ import ml_collections
 import numpy as np
 import optax
 
-from ganjax import data, latents, models, objectives
+from ganjax import data, feature_net, latents, models, objectives
 from ganjax import step as step_lib
 from ganjax.errors import UserError
 from ganjax.logging import image_grid
-from ganjax.metrics import features as features_lib
 from ganjax.optim import factory
 from ganjax.parallel import AXIS
 from ganjax.state import GANState, init_state
@@ -89,7 +88,7 @@ def _feature_net(data_json: str, value_range: tuple):
   data_cfg = ml_collections.ConfigDict(json.loads(data_json))
   print("perceptual loss: loading the dataset's feature network (trained once, then cached)",
         file=sys.stderr)
-  return features_lib.perceptual_features(data_cfg, value_range)
+  return feature_net.perceptual_features(data_cfg, value_range)
 
 
 # XLA:CPU's default LLVM optimisation of the unrolled threefry hashes in a random

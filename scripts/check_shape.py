@@ -1,6 +1,6 @@
 """Checks the code's shape: function length and parameter count, module size, import cycles
-among ganjax's modules (lazy imports inside functions count), README length, and config
-defaults restated outside the schema (``config.get("key", default)``).
+among ganjax's modules (lazy imports inside functions count), a pure ``ganjax.metrics``,
+README length, and config defaults restated outside the schema (``config.get("key", d)``).
 
   python scripts/check_shape.py          # exit 1 and one line per violation
 """
@@ -102,6 +102,15 @@ def package_edges(graph: dict) -> dict:
   return full
 
 
+def impure_metrics(graph: dict) -> list[str]:
+  """``ganjax.metrics`` is numpy/JAX math: it may import only itself and ``ganjax.errors``
+  (no data loading, training, checkpoints or files)."""
+  return [f"impure metrics: {name} imports {target}"
+          for name, edges in sorted(graph.items()) if name.startswith("ganjax.metrics")
+          for target in sorted(edges)
+          if not target.startswith("ganjax.metrics") and target != "ganjax.errors"]
+
+
 def violations() -> list[str]:
   found, trees = [], {}
   for rel, path in python_files():
@@ -118,6 +127,7 @@ def violations() -> list[str]:
     found += restated_defaults(rel, tree)
     graph[name] = imports_of(tree, name, modules)
   found += cycles(package_edges(graph))
+  found += impure_metrics(graph)
   with open(os.path.join(ROOT, "README.md")) as f:
     readme = f.read().count("\n")
   if readme > MAX_README_LINES:

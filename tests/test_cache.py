@@ -5,7 +5,7 @@ import pytest
 
 from ganjax.cache import cache_dir
 from ganjax.errors import UserError
-from ganjax.metrics.features import load_or_train
+from ganjax.feature_net import load_or_train
 
 
 def test_cache_dir_follows_ganjax_cache_dir_then_xdg_then_home(monkeypatch, tmp_path):

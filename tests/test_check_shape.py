@@ -1,5 +1,6 @@
 """scripts/check_shape.py finds what it is for: long functions, many parameters, restated
-defaults and import cycles (lazy imports and package ``__init__`` edges included)."""
+defaults, import cycles (lazy imports and package ``__init__`` edges included) and metrics
+that import training code."""
 
 import ast
 import os
@@ -41,6 +42,13 @@ def test_lazy_import_cycle_and_package_edge_are_found():
   graph["ganjax.a"].add("ganjax.p.c")  # a → p.c runs p/__init__, which imports p.c → a
   found = check_shape.cycles(check_shape.package_edges(graph))
   assert "import cycle: ganjax.a -> ganjax.p -> ganjax.p.c -> ganjax.a" in found
+
+
+def test_metrics_importing_training_code_is_reported():
+  graph = {"ganjax.metrics.fid": {"ganjax.metrics.kid", "ganjax.errors", "ganjax.checkpoint"},
+           "ganjax.evaluate": {"ganjax.checkpoint"}}
+  assert check_shape.impure_metrics(graph) == [
+      "impure metrics: ganjax.metrics.fid imports ganjax.checkpoint"]
 
 
 def test_ganjax_itself_has_no_violations():

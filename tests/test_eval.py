@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from ganjax import cli, data, metrics
+from ganjax import cli, data, feature_net, metrics
 from ganjax import config as config_lib
 from ganjax.logging import NullWriter
 from ganjax.metrics import features
@@ -40,9 +40,9 @@ def _tiny_splits(idx_dir):
 
 def test_feature_net_is_cached_and_reused(idx_dir, monkeypatch):
   train, test = _tiny_splits(idx_dir)
-  first = features.load_or_train("cache_probe", train, test, progress=False)
+  first = feature_net.load_or_train("cache_probe", train, test, progress=False)
   monkeypatch.setattr(features, "train", lambda *a, **k: pytest.fail("trained again"))
-  second = features.load_or_train("cache_probe", train, test, progress=False)
+  second = feature_net.load_or_train("cache_probe", train, test, progress=False)
   assert second.test_accuracy == first.test_accuracy and os.path.isdir(first.directory)
   images = features.to_unit_range(test[0][:16])
   np.testing.assert_array_equal(first(images)[0], second(images)[0])
@@ -50,7 +50,7 @@ def test_feature_net_is_cached_and_reused(idx_dir, monkeypatch):
 
 def test_fid_grows_monotonically_with_noise_on_real_images(idx_dir):
   train, test = _tiny_splits(idx_dir)
-  extractor = features.load_or_train("cache_probe", train, test, progress=False)
+  extractor = feature_net.load_or_train("cache_probe", train, test, progress=False)
   clean = features.to_unit_range(train[0])
   reference, _ = extractor(features.to_unit_range(test[0]))
   rng = np.random.default_rng(0)
@@ -110,9 +110,9 @@ def test_perceptual_features_are_the_evaluation_features_of_the_same_images(tiny
   φ(x) of images in ``value_range`` equals the evaluation features of the same images in
   [0, 1], and its gradient reaches the images."""
   cfg = config_lib.load(tiny_config).data
-  phi = features.perceptual_features(cfg, value_range, progress=False)
+  phi = feature_net.perceptual_features(cfg, value_range, progress=False)
   splits = data.train_and_test(cfg)
-  extractor = features.load_or_train(cfg.name, *splits, progress=False)
+  extractor = feature_net.load_or_train(cfg.name, *splits, progress=False)
   images01 = features.to_unit_range(splits[1][0][:16])
   lo, hi = value_range
   images = jnp.asarray(images01 * (hi - lo) + lo)
