@@ -1,9 +1,15 @@
 """Model registry: ``build(config.model, image_shape, axis_name) -> (generator, discriminator)``.
 
+``config.model.name`` picks a builder registered with ``@register(name)``; it receives the
+``config.model`` group and the nets' keys (``config.model.generator``/``discriminator``) as
+keyword arguments, and returns two Flax modules. A model of your own registers the same way
+from a module your experiment config imports (README: "Add a model").
 ``config.model.num_classes`` > 0 wraps both nets to take class labels
 (``ganjax.models.conditional``), conditioned as ``config.model.conditioning`` says;
 ``config.model.semi_supervised_classes`` > 0 makes D a K-class semi-supervised classifier.
 """
+
+from typing import Callable
 
 import ml_collections
 
@@ -20,7 +26,19 @@ from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganjax.models.style import StyleGenerator
 from ganjax.models.convolution import CONV_ALGORITHMS
 
-MODEL_NAMES = ("mlp", "dcgan", "resnet", "style")
+COMPUTE_DTYPES = ("float32", "bfloat16")
+HALF_PRECISION_MODELS = ("mlp", "dcgan")  # the nets that take a ``dtype``
+# name → builder(model, image_shape, axis_name, g_kw, d_kw) -> (generator, discriminator);
+# g_kw/d_kw are config.model.generator/discriminator as keyword arguments.
+MODELS: dict[str, Callable] = {}
+
+
+def register(name: str):
+  """Decorator adding a model builder under ``name`` (``config.model.name``)."""
+  def wrap(builder: Callable) -> Callable:
+    MODELS[name] = builder
+    return builder
+  return wrap
 
 
 def _kwargs(section) -> dict:
@@ -32,12 +50,12 @@ def check(model: ml_collections.ConfigDict) -> None:
   """Fails in one line on a name ``config.model`` may not take: the model, its conditioning,
   compute dtype, convolution algorithm or upsampling (run by ``config.validate`` too)."""
   model = schema.filled(model, "model")
-  check_choice("model.name", model.name, MODEL_NAMES)
+  check_choice("model.name", model.name, list(MODELS))
   check_choice("model.conditioning", model.conditioning, CONDITIONINGS)
   check_choice("model.compute_dtype", model.compute_dtype, COMPUTE_DTYPES)
-  if model.compute_dtype != "float32" and model.name not in ("mlp", "dcgan"):
-    raise UserError(f"config.model.compute_dtype={model.compute_dtype} is built for the mlp and "
-                    f"dcgan models, not {model.name!r}")
+  if model.compute_dtype != "float32" and model.name not in HALF_PRECISION_MODELS:
+    raise UserError(f"config.model.compute_dtype={model.compute_dtype} is built for the "
+                    f"{' and '.join(HALF_PRECISION_MODELS)} models, not {model.name!r}")
   nets = {net: model.get(net, {}) for net in ("generator", "discriminator")}
   for net, keys in nets.items():
     if "conv_algorithm" in keys:
@@ -69,33 +87,42 @@ def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None =
   return generator, discriminator
 
 
-COMPUTE_DTYPES = ("float32", "bfloat16")
-
-
 def _build(model, image_shape, axis_name):
-  image_shape = tuple(image_shape)
   g_kw = _kwargs(model.get("generator", {}))
   d_kw = _kwargs(model.get("discriminator", {}))
   if model.compute_dtype != "float32":
     g_kw, d_kw = {**g_kw, "dtype": model.compute_dtype}, {**d_kw, "dtype": model.compute_dtype}
-  if model.name == "mlp":
-    return (MLPGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
-            MLPDiscriminator(**d_kw))
-  if model.name == "dcgan":
-    size = image_shape[0]
-    if size != 28 and "start_size" not in g_kw:
-      if size not in (32, 64):
-        raise UserError(f"no DCGAN preset for {size}×{size} images; set "
-                        "config.model.generator.start_size/features/strides")
-      g_kw = {**radford_generator_kwargs(size), **g_kw}
-      d_kw = {**radford_discriminator_kwargs(size), **d_kw}
-    return (DCGANGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
-            DCGANDiscriminator(axis_name=axis_name, **d_kw))
-  if model.name == "style":  # a style-based G against the DCGAN discriminator
-    return (StyleGenerator(image_shape=image_shape, **g_kw),
-            DCGANDiscriminator(axis_name=axis_name, **d_kw))
-  if model.name == "resnet":
-    g_kw.setdefault("num_classes", model.num_classes)
-    return (ResNetGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
-            ResNetDiscriminator(**d_kw))
-  raise AssertionError(f"MODEL_NAMES has {model.name!r} but _build does not")
+  return MODELS[model.name](model, tuple(image_shape), axis_name, g_kw, d_kw)
+
+
+@register("mlp")
+def _mlp(model, image_shape, axis_name, g_kw, d_kw):
+  return (MLPGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
+          MLPDiscriminator(**d_kw))
+
+
+@register("dcgan")
+def _dcgan(model, image_shape, axis_name, g_kw, d_kw):
+  size = image_shape[0]
+  if size != 28 and "start_size" not in g_kw:
+    if size not in (32, 64):
+      raise UserError(f"no DCGAN preset for {size}×{size} images; set "
+                      "config.model.generator.start_size/features/strides")
+    g_kw = {**radford_generator_kwargs(size), **g_kw}
+    d_kw = {**radford_discriminator_kwargs(size), **d_kw}
+  return (DCGANGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
+          DCGANDiscriminator(axis_name=axis_name, **d_kw))
+
+
+@register("resnet")
+def _resnet(model, image_shape, axis_name, g_kw, d_kw):
+  g_kw.setdefault("num_classes", model.num_classes)
+  return (ResNetGenerator(image_shape=image_shape, axis_name=axis_name, **g_kw),
+          ResNetDiscriminator(**d_kw))
+
+
+@register("style")
+def _style(model, image_shape, axis_name, g_kw, d_kw):
+  """A style-based G against the DCGAN discriminator."""
+  return (StyleGenerator(image_shape=image_shape, **g_kw),
+          DCGANDiscriminator(axis_name=axis_name, **d_kw))
