@@ -1,29 +1,14 @@
 """``ganjax bench``: the speed of the train steps, sampling and the input pipeline.
 
-Prints one JSON line per measurement, each with ``name`` and ``images_per_s``:
-
-* ``dcgan_step``: one D and one G Adam update of the 28×28 DCGAN of TensorFlow's tutorial
-  (Dense 7·7·256 → 128 s1 → 64 s2 → 1 s2; D conv 64 s2 → conv 128 s2 → logit; 5×5 kernels),
-  batch 128, through ``Experiment.train_step`` exactly as ``ganjax train`` runs it;
-* ``mlp_step``: the same for the MLP GAN of ``experiments/gan_mlp_mnist.py``;
-* ``mlp_seeds_vmap``: ``--num-seeds`` MLP GANs (8) as one vmapped program over stacked
-  states, with the images/s of the same runs stepped one after another;
-* ``dcgan_sampling``: eval-mode generator forwards, batch 500;
-* ``data_pipeline``: ``data.Batches`` with prefetch to the device, on the offline
-  Fashion-MNIST files when present (else on random images of the same shape);
-  ``data_pipeline_on_device``: the same batches gathered from a copy of the dataset on the
-  device (``config.data.on_device``).
-
-Step lines also give the step's FLOPs (XLA's cost analysis of the compiled step), the
-achieved GFLOP/s against ``matmul_peak`` (a 2048² float32 matmul, measured first), XLA's
-buffer sizes, the process's peak resident memory and the minor page faults per step; the
-DCGAN line also what an async Orbax checkpoint costs at the default interval
-(``checkpoint_overhead_fraction``). ``--compare torch`` times a PyTorch eager implementation
-of the same DCGAN (``ganjax.bench_torch``) in the same process and prints
-``dcgan_step_torch`` and the ratio ``dcgan_step_vs_torch`` (> 1: ganjax is faster), on the
-GPU when JAX runs on one. ``--compute-dtype bfloat16`` runs the nets' matmuls and
-convolutions in bfloat16 (float32 parameters); the PyTorch reference stays float32.
-Timings are medians over ``--repeats`` timed blocks of ``--steps`` steps, after warm-up.
+Prints one JSON line per measurement, each with ``name`` and ``images_per_s`` (``run`` lists
+them): the DCGAN and MLP train steps exactly as ``ganjax train`` builds them, vmapped seeds,
+sampling and the data pipeline. Step lines also give the step's FLOPs (XLA's cost analysis)
+against a measured matmul peak, XLA's buffer sizes, peak resident memory and minor page
+faults per step; the DCGAN line also what an async checkpoint costs. ``--compare torch``
+times the same DCGAN in PyTorch (``ganjax.bench_torch``) in the same process and prints the
+ratio ``dcgan_step_vs_torch`` (> 1: ganjax is faster), on the GPU when JAX runs on one.
+Timings are medians over ``--repeats`` blocks of ``--steps`` steps, after warm-up; measured
+tables are in docs/performance.md.
 """
 
 import json
@@ -237,7 +222,20 @@ def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 
         compare: str | None = None, upsample: str = "subpixel", mode: str = "shard_map",
         devices: int = 1, num_seeds: int = 8, compute_dtype: str = "float32",
         conv_algorithm: str = "auto", emit=print) -> list[dict]:
-  """Every measurement, each passed to ``emit`` as a JSON line as soon as it is taken."""
+  """Every measurement, each passed to ``emit`` as a JSON line as soon as it is taken:
+
+  * ``dcgan_step``: one D and one G Adam update of the 28×28 DCGAN of TensorFlow's tutorial
+    (Dense 7·7·256 → 128 s1 → 64 s2 → 1 s2; D conv 64 s2 → conv 128 s2 → logit; 5×5 kernels),
+    batch 128, through ``Experiment.train_step`` exactly as ``ganjax train`` runs it;
+  * ``mlp_step``: the same for the MLP GAN of ``experiments/gan_mlp_mnist.py``;
+  * ``mlp_seeds_vmap``: ``--num-seeds`` MLP GANs (8) as one vmapped program over stacked
+    states, with the images/s of the same runs stepped one after another;
+  * ``dcgan_sampling``: eval-mode generator forwards, batch 500;
+  * ``data_pipeline``: ``data.Batches`` with prefetch to the device, on the offline
+    Fashion-MNIST files when present (else on random images of the same shape);
+    ``data_pipeline_on_device``: the same batches gathered from a copy of the dataset on the
+    device (``config.data.on_device``).
+  """
   results = []
 
   def out(result: dict) -> None:

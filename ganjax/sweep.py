@@ -1,21 +1,14 @@
-"""``ganjax sweep``: every cell of an ablation grid × every seed, trained, evaluated, reported.
+"""``ganjax sweep``'s spec and plan: every cell of an ablation grid × every seed.
 
 A sweep config (``experiments/ablations/NAME.py``) has ``get_config()`` returning a
 :class:`Sweep`: a base experiment, the settings every run shares, the cells (built with
-:func:`axis`, :func:`choice` and :func:`product`) and the seeds. Each run is an ordinary
-ganjax workdir, ``DIR/runs/<cell>/seed_<s>``, so it resumes bit for bit like any run; a run
-with an ``eval.json`` at its final step is finished and skipped when the sweep is rerun, so a
-half-finished sweep (preempted, killed, or cut short with ``--max-runs``) picks up where it
-stopped. ``--config.KEY=VALUE`` overrides apply to every run (e.g. more steps or a larger
-batch on a GPU); a key the sweep itself varies cannot be overridden.
-
-With ``vmap_seeds`` a cell's seeds (consecutive ones) train together as one
-``config.num_seeds`` run in ``DIR/runs/<cell>/`` (``ganjax.seeds``), whose per-seed
-directories are the same ``DIR/runs/<cell>/seed_<s>``; evaluation and the report do not change.
-
-This module is the sweep spec and its plan; ``ganjax.sweep_runner`` trains and evaluates the
-planned runs, and ``ganjax.report`` aggregates them (``DIR/results.csv``, ``DIR/report.md``,
-plots).
+:func:`axis`, :func:`choice` and :func:`product`) and the seeds. ``plan`` gives each run's
+config, validated, and its workdir ``DIR/runs/<cell>/seed_<s>``: an ordinary ganjax workdir
+that resumes bit for bit. ``--config.KEY=VALUE`` overrides apply to every run; a key the
+sweep itself varies cannot be overridden. With ``vmap_seeds`` a cell's consecutive seeds
+train together as one ``config.num_seeds`` run in ``DIR/runs/<cell>/`` (``ganjax.seeds``).
+``ganjax.sweep_runner`` trains and evaluates the planned runs (skipping finished ones, so a
+stopped sweep continues); ``ganjax.report`` aggregates them.
 """
 
 import itertools

@@ -1,6 +1,7 @@
 """Checks the code's shape: function length and parameter count, module size, import cycles
 among ganjax's modules (lazy imports inside functions count), a pure ``ganjax.metrics``,
-README length, and config defaults restated outside the schema (``config.get("key", d)``).
+module docstring and README length, and config defaults restated outside the schema
+(``config.get("key", d)``).
 
   python scripts/check_shape.py          # exit 1 and one line per violation
 """
@@ -11,6 +12,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_FUNCTION_LINES, MAX_PARAMETERS, MAX_MODULE_LINES, MAX_README_LINES = 80, 12, 400, 300
+MAX_MODULE_DOCSTRING_LINES = 15
 
 
 def python_files():
@@ -37,6 +39,14 @@ def function_violations(rel: str, tree: ast.Module):
       count -= bool(args.args) and args.args[0].arg in ("self", "cls")
       if count > MAX_PARAMETERS:
         yield f"function {rel}:{node.name}: {count} parameters"
+
+
+def docstring_violations(rel: str, tree: ast.Module):
+  """A module docstring says what and why in a few lines; the math goes to the functions."""
+  doc = ast.get_docstring(tree, clean=False)
+  lines = doc.count("\n") + 1 if doc else 0
+  if lines > MAX_MODULE_DOCSTRING_LINES:
+    yield f"module docstring {rel}: {lines} lines"
 
 
 def restated_defaults(rel: str, tree: ast.Module):
@@ -120,6 +130,7 @@ def violations() -> list[str]:
     lines = text.count("\n")
     if lines > MAX_MODULE_LINES:
       found.append(f"module {rel}: {lines} lines")
+    found += docstring_violations(rel, trees[module_name(rel)][1])
   modules = set(trees)
   graph = {}
   for name, (rel, tree) in trees.items():

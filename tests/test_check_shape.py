@@ -20,6 +20,15 @@ def test_long_function_and_many_parameters_are_reported():
       f"function m.py:wide: {check_shape.MAX_PARAMETERS + 1} parameters"]
 
 
+def test_long_module_docstring_is_reported():
+  lines = check_shape.MAX_MODULE_DOCSTRING_LINES
+  long = ast.parse('"""' + "\n".join(["line"] * (lines + 1)) + '"""\n')
+  short = ast.parse('"""' + "\n".join(["line"] * lines) + '"""\n')
+  assert list(check_shape.docstring_violations("m.py", long)) == [
+      f"module docstring m.py: {lines + 1} lines"]
+  assert list(check_shape.docstring_violations("m.py", short)) == []
+
+
 def test_restated_config_default_is_reported():
   tree = ast.parse("a = config.model.get('width', 64)\nb = options.get('width', 64)\n"
                    "c = config.get('width')\n")

@@ -1,23 +1,12 @@
 """Class-conditional wrappers around any generator and discriminator of ``ganjax.models``.
 
-Generator (Mirza & Osindero 2014, "Conditional Generative Adversarial Nets"): G(z, y) is the
-base generator applied to [z, onehot(y)].
-
-Discriminator, by ``conditioning``:
-  concat: the base discriminator sees onehot(y) beside the image (as extra channels of every
-    pixel for convolutional nets, appended to the flattened image for MLPs) — Mirza & Osindero.
-  projection: D(x, y) = ψ(φ(x)) + ⟨V·onehot(y), φ(x)⟩ where φ(x) are the base net's features
-    before its output layer and V a learned class embedding (Miyato & Koyama 2018,
-    "cGANs with Projection Discriminator", eq. 3); V is spectrally normalised with the rest.
-  acgan: D does not see y; an auxiliary head predicts it from φ(x) (Odena et al. 2017,
-    "Conditional Image Synthesis with Auxiliary Classifier GANs"). The module returns
-    ``(logit, class_logits)``; the train step adds the class cross-entropy on real and fake
-    images to D's loss and on fake images to G's.
-
-Semi-supervised discriminator (Salimans et al. 2016, "Improved Techniques for Training GANs",
-§5): a K-class classifier whose (K+1)-th "fake" class has its logit fixed at 0, so
-D(x) = Z(x)/(Z(x) + 1) with Z = Σₖ exp lₖ(x): the adversarial logit is logsumexp(l). G stays
-unconditional; D is trained on labelled examples with the class cross-entropy as well.
+Generator (Mirza & Osindero 2014): G(z, y) is the base generator applied to [z, onehot(y)].
+Discriminator, by ``conditioning``: ``concat`` shows D onehot(y) beside the image (Mirza &
+Osindero); ``projection`` computes D(x, y) = ψ(φ(x)) + ⟨V·onehot(y), φ(x)⟩ (Miyato & Koyama
+2018, eq. 3); ``acgan`` adds an auxiliary class head on φ(x) (Odena et al. 2017). The
+semi-supervised discriminator (Salimans et al. 2016, §5) is a K-class classifier whose
+"fake" class has logit 0, so its adversarial logit is logsumexp of the K class logits.
+Each class's docstring has the details.
 """
 
 import flax.linen as nn
@@ -47,7 +36,16 @@ class ConditionalGenerator(nn.Module):
 
 
 class ConditionalDiscriminator(nn.Module):
-  """D(x, y) by ``conditioning`` (see the module docstring)."""
+  """D(x, y) by ``conditioning``.
+
+  concat: the base D sees onehot(y) beside the image (extra channels of every pixel for
+    convolutional nets, appended to the flattened image for MLPs; Mirza & Osindero 2014).
+  projection: D(x, y) = ψ(φ(x)) + ⟨V·onehot(y), φ(x)⟩, φ(x) the base net's features before
+    its output layer, V a learned class embedding, spectrally normalised with the rest
+    (Miyato & Koyama 2018, "cGANs with Projection Discriminator", eq. 3).
+  acgan: D does not see y; an auxiliary head predicts it from φ(x) and the module returns
+    ``(logit, class_logits)`` (Odena et al. 2017); the class cross-entropy is an objective term.
+  """
   base: nn.Module
   num_classes: int
   conditioning: str = "projection"
@@ -55,7 +53,7 @@ class ConditionalDiscriminator(nn.Module):
 
   @nn.compact
   def __call__(self, x, labels, train: bool = True, return_features: bool = False):
-    """The output (see the module docstring), and with ``return_features`` (output, φ(x))."""
+    """The output (the class docstring), and with ``return_features`` (output, φ(x))."""
     y = jax.nn.one_hot(labels, self.num_classes, dtype=x.dtype)
     if self.conditioning == "concat":
       return self.base(x, train=train, condition=y, return_features=return_features)
@@ -72,7 +70,12 @@ class ConditionalDiscriminator(nn.Module):
 
 
 class SemiSupervisedDiscriminator(nn.Module):
-  """K class logits l(x) from the base net's features; adversarial logit logsumexp(l)."""
+  """K class logits l(x) from the base net's features; adversarial logit logsumexp(l).
+
+  Salimans et al. 2016, "Improved Techniques for Training GANs", §5: a K-class classifier
+  whose (K+1)-th "fake" class has its logit fixed at 0, so D(x) = Z(x)/(Z(x) + 1) with
+  Z = Σₖ exp lₖ(x). G stays unconditional; D also learns from labelled examples.
+  """
   base: nn.Module
   num_classes: int
 

@@ -2,18 +2,14 @@
 progressive growing, style mixing or path-length regularisation.
 
 * Mapping network: z → pixel norm → ``mapping_layers`` × (dense ``w_dim`` + LeakyReLU) → w.
-* Synthesis: a learned constant (start_size² × channels[0]); at each resolution modulated
-  3×3 convolutions, per-pixel noise with a learned strength per layer, a bias and LeakyReLU;
-  ×2 nearest upsampling between resolutions; "skip" outputs: each resolution's modulated 1×1
-  to-image convolution is added to the upsampled image so far (StyleGAN2, Fig. 7b).
-* Modulated convolution with demodulation (StyleGAN2, eq. 1–3): style s = A(w) (an affine
-  map, bias initialised to 1), w'ᵢⱼₖ = sᵢ·wᵢⱼₖ, w''ᵢⱼₖ = w'ᵢⱼₖ / √(Σᵢₖ w'ᵢⱼₖ² + ε). The
-  convolution is linear, so it is computed as conv(x·s, w) · d with dⱼ = 1/√(Σᵢ sᵢ²·Σₖ wᵢⱼₖ²):
-  one shared kernel for the batch instead of one per sample.
+* Synthesis: a learned constant; at each resolution modulated 3×3 convolutions, per-pixel
+  noise with a learned strength, a bias and LeakyReLU; ×2 nearest upsampling between
+  resolutions; "skip" outputs summed over resolutions (StyleGAN2, Fig. 7b).
+* Modulated convolution with demodulation (StyleGAN2, eq. 1–3), computed as conv(x·s, w)·d
+  with dⱼ = 1/√(Σᵢ sᵢ²·Σₖ wᵢⱼₖ²): one shared kernel for the batch (``ModulatedConv``).
 
 Noise is drawn from the ``noise`` RNG stream in training; in eval mode every noise input
-uses one fixed draw (keyed by its place in the network), so samples from fixed latents are
-deterministic.
+uses one fixed draw, so samples from fixed latents are deterministic.
 """
 
 import functools

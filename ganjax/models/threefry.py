@@ -1,20 +1,16 @@
 """``jax.random``'s exact Bernoulli and normal draws, with the Threefry hash unrolled: fast
 dropout and noise layers on the CPU.
 
-``jax.random`` draws from Threefry-2x32 (Salmon et al. 2011, "Parallel random numbers: as
-easy as 1, 2, 3"): 20 rounds of add, rotate and xor on a pair of 32-bit words, keyed by the
-PRNG key, applied to a counter per output. On the CPU, JAX lowers the 20 rounds as a loop of
-5 (to keep compile times short), and each pass of the loop reads and writes the whole counter
-arrays. The dropout masks of the DCGAN discriminator (4.8 M draws per step at batch 256)
-took 74–79 ms that way against ~10 ms for the same rounds unrolled, which XLA fuses into
-one pass over memory.
+``jax.random`` draws from Threefry-2x32 (Salmon et al. 2011): 20 rounds of add, rotate and
+xor on a pair of 32-bit words per output. On the CPU, JAX lowers them as a loop of 5 that
+reads and writes the whole counter arrays on each pass; unrolled, XLA fuses the rounds into
+one pass over memory (docs/performance.md has the timings).
 
-``bernoulli`` and ``normal`` compute what ``jax.random.bernoulli(key, p, shape)`` and
-``jax.random.normal(key, shape)`` do (float32, the default Threefry key,
-``jax_threefry_partitionable``) and return the same values bit for bit
-(tests/test_threefry.py), so a model that uses it trains exactly as before. Where its
-assumptions do not hold (another PRNG, the older counter layout, a backend other than the
-CPU, whose hash JAX already unrolls or runs as a kernel), they call ``jax.random``.
+``bernoulli`` and ``normal`` return what ``jax.random.bernoulli(key, p, shape)`` and
+``jax.random.normal(key, shape)`` return, bit for bit (float32, the default Threefry key,
+``jax_threefry_partitionable``; tests/test_threefry.py), so a model trains exactly as with
+``jax.random``. Where those assumptions do not hold (another PRNG, the older counter
+layout, a backend other than the CPU) they call ``jax.random``.
 """
 
 import jax

@@ -1,28 +1,15 @@
 """Winograd's minimal filtering for convolutions (Lavin & Gray 2016).
 
-A 1-D correlation of ``m`` outputs with an ``r``-tap filter, y_k = Σ_j g_j d_{k+j}, costs
-m·r multiplications directly and α = m + r − 1 with Winograd's F(m, r):
-
-    y = Aᵀ [(G g) ⊙ (Bᵀ d)],    Aᵀ: m×α,  G: α×r,  Bᵀ: α×α,
-
-and nesting it gives the 2-D F(m×m, r×r), Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, on an α×α
-input tile. The matrices come from Toom–Cook interpolation at α − 1 finite points p_i and ∞:
-Aᵀ[k, i] = p_iᵏ, G[i, j] = p_iʲ / Π_{l≠i}(p_i − p_l), and the ∞ column/row picks the
-leading coefficient; Bᵀ is then the unique solution of the identity above for every g and d.
-
-For a convolution with C_in → C_out channels, the elementwise product summed over C_in
-becomes α² independent matrix products (tiles × C_in) @ (C_in × C_out): a 5×5 kernel on
-4×4 output tiles (α = 8) does 64 multiplications per tile and channel pair where the
-direct convolution does 400. The transforms are small constant matrices, so autodiff
-gives the gradients in the same form. Rounding grows with α: relative errors of ~1e-5 in
-float32 for F(4×4, 5×5), ~1e-6 for F(4×4, 3×3) (larger tiles measured ~1e-3: not used).
-
-XLA:CPU computes the generator's channel-heavy stride-1 convolutions at matmul speed
-but does all the direct-method work. On the DCGAN's 7×7 maps (two 4×4 tiles a side) this
-form does 4.8× fewer multiplications for 5×5 and 3.1× for 3×3, and runs those layers'
-forward and backward passes 1.4–1.8× faster than XLA's convolution on a 2-core CPU
-(``benchmarks/conv_layers.py``); strided convolutions go through space-to-depth
-(``strided_winograd_conv2d``). ``models.convolution`` decides where it is used.
+A correlation of m outputs with an r-tap filter costs m·r multiplications directly and
+α = m + r − 1 with F(m, r): y = Aᵀ[(G g) ⊙ (Bᵀ d)]; nesting gives the 2-D
+F(m×m, r×r), Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, on α×α tiles. The matrices come from Toom–Cook
+interpolation (``winograd_matrices``). Over C_in → C_out channels the product becomes α²
+matrix products (tiles × C_in) @ (C_in × C_out): a 5×5 kernel on 4×4 output tiles does 64
+multiplications per tile and channel pair where the direct method does 400. The transforms
+are constant matrices, so autodiff gives the gradients in the same form. Rounding grows
+with α: relative errors of ~1e-5 in float32 for F(4×4, 5×5), ~1e-6 for F(4×4, 3×3).
+Strided convolutions go through space-to-depth (``strided_winograd_conv2d``);
+``models.convolution`` decides where the form is used (docs/performance.md: timings).
 """
 
 import functools
@@ -40,7 +27,12 @@ POINTS = {3: (0, 1, -1, 2, -2), 5: (0, 1, -1, 2, -2, Fraction(1, 2), Fraction(-1
 
 @functools.cache
 def winograd_matrices(m: int, r: int, points: tuple) -> tuple[np.ndarray, ...]:
-  """(Aᵀ, G, Bᵀ) of F(m, r) for the ``m + r − 2`` finite ``points`` (and ∞), float64."""
+  """(Aᵀ, G, Bᵀ) of F(m, r) for the ``m + r − 2`` finite ``points`` (and ∞), float64.
+
+  Toom–Cook interpolation at the points p_i: Aᵀ[k, i] = p_iᵏ, G[i, j] = p_iʲ / Π_{l≠i}(p_i − p_l),
+  the ∞ column/row picking the leading coefficient; Bᵀ is the unique solution of
+  y = Aᵀ[(G g) ⊙ (Bᵀ d)] for every g and d.
+  """
   alpha = m + r - 1
   if len(points) != alpha - 1 or len(set(points)) != len(points):
     raise ValueError(f"F({m}, {r}) needs {alpha - 1} distinct finite points, got {points}")

@@ -1,21 +1,9 @@
-r"""GAN losses as pure, mean-reduced functions of discriminator logits.
+"""GAN losses as pure, mean-reduced functions of discriminator logits.
 
 Naming: ``<family>_generator_loss(fake_logits)`` and
-``<family>_discriminator_loss(real_logits, fake_logits)``. With D(x) = σ(logit):
-
-* minimax (Goodfellow et al. 2014):
-  L_D = −E[log D(x)] − E[log(1 − D(G(z)))] = E[softplus(−r)] + E[softplus(f)],
-  L_G =  E[log(1 − D(G(z)))] = −E[softplus(f)].
-* non_saturating (same paper, §3): same L_D, L_G = −E[log D(G(z))] = E[softplus(−f)].
-* wasserstein (Arjovsky et al. 2017, "Wasserstein GAN"): the logit is a critic value,
-  L_D = E[f] − E[r], L_G = −E[f]. Needs a Lipschitz critic: weight clipping
-  (``config.loss.weight_clip``), a gradient penalty (``gradient_penalty``, Gulrajani et al.
-  2017) or spectral norm.
-* hinge (Lim & Ye 2017; Miyato et al. 2018): L_D = E[max(0, 1 − r)] + E[max(0, 1 + f)],
-  L_G = −E[f].
-* least_squares (Mao et al. 2017, "Least Squares GAN", targets a=0, b=c=1):
-  L_D = ½E[(r − 1)²] + ½E[f²], L_G = ½E[(f − 1)²].
-
+``<family>_discriminator_loss(real_logits, fake_logits)``, with r and f the real and fake
+logits and D(x) = σ(logit) where a family reads it as a probability. Each function's
+docstring has its formula and paper; ``get(name)`` returns a family's pair.
 ``real_label`` < 1 gives one-sided label smoothing (Salimans et al. 2016 use 0.9): the real
 term becomes the cross-entropy against that soft target; fake targets stay 0.
 """
@@ -32,12 +20,14 @@ def _bce(logits: jax.Array, target: float) -> jax.Array:
 
 
 def minimax_discriminator_loss(real_logits, fake_logits, real_label: float = 1.0):
-  """−E[log D(x)] − E[log(1 − D(G(z)))], with an optional soft real target."""
+  """Minimax D loss (Goodfellow et al. 2014): −E[log D(x)] − E[log(1 − D(G(z)))]
+  = E[softplus(−r)] + E[softplus(f)], with an optional soft real target."""
   return _bce(real_logits, real_label) + _bce(fake_logits, 0.0)
 
 
 def minimax_generator_loss(fake_logits):
-  """E[log(1 − D(G(z)))] = −E[softplus(fake_logits)]: the saturating original objective."""
+  """E[log(1 − D(G(z)))] = −E[softplus(f)]: the saturating original objective (Goodfellow
+  et al. 2014)."""
   return -jnp.mean(jax.nn.softplus(fake_logits))
 
 
@@ -45,22 +35,27 @@ non_saturating_discriminator_loss = minimax_discriminator_loss
 
 
 def non_saturating_generator_loss(fake_logits):
-  """−E[log D(G(z))] = E[softplus(−fake_logits)]."""
+  """−E[log D(G(z))] = E[softplus(−f)]: the non-saturating G loss (Goodfellow et al. 2014,
+  §3); D uses the minimax loss."""
   return jnp.mean(jax.nn.softplus(-fake_logits))
 
 
 def wasserstein_discriminator_loss(real_logits, fake_logits):
-  """E[critic(G(z))] − E[critic(x)]: minus the critic's estimate of W₁ (Arjovsky et al. 2017)."""
+  """E[f] − E[r]: minus the critic's estimate of W₁ (Arjovsky et al. 2017, "Wasserstein GAN").
+
+  Needs a Lipschitz critic: weight clipping (``config.loss.weight_clip``), a gradient
+  penalty (``gradient_penalty``, Gulrajani et al. 2017) or spectral norm.
+  """
   return jnp.mean(fake_logits) - jnp.mean(real_logits)
 
 
 def wasserstein_generator_loss(fake_logits):
-  """−E[critic(G(z))]."""
+  """−E[f], the critic's value of the fakes raised (Arjovsky et al. 2017)."""
   return -jnp.mean(fake_logits)
 
 
 def hinge_discriminator_loss(real_logits, fake_logits):
-  """E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))] (Lim & Ye 2017)."""
+  """E[max(0, 1 − r)] + E[max(0, 1 + f)] (Lim & Ye 2017; Miyato et al. 2018); G: −E[f]."""
   return jnp.mean(jax.nn.relu(1.0 - real_logits)) + jnp.mean(jax.nn.relu(1.0 + fake_logits))
 
 

@@ -1,29 +1,9 @@
-r"""Regularisers that keep a discriminator (critic) or generator well behaved; pure functions.
+"""Regularisers that keep a discriminator (critic) or generator well behaved; pure functions.
 
-A ``critic`` here is any function from an image batch to one logit per image.
-
-* gradient penalty (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", eq. 3):
-  E_x̂[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] at x̂ = εx + (1 − ε)G(z), ε ~ U[0, 1] per example; λ = 10 in the
-  paper. It assumes each logit depends on its own image only: a critic with batch norm mixes
-  the batch, so the paper uses none (or layer norm).
-* R1 (Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?", eq. 9):
-  (γ/2)·E_x[‖∇ₓ D(x)‖²] on real data.
-* weight clipping (Arjovsky et al. 2017, Algorithm 1): every critic parameter projected onto
-  [−c, c] after each update (c = 0.01 in the paper).
-* feature matching (Salimans et al. 2016, "Improved Techniques for Training GANs", §3.1):
-  ‖E_x φ(x) − E_z φ(G(z))‖²₂ for G, with φ an intermediate layer of D — or, as a perceptual
-  loss against blur, the penultimate layer of the fixed evaluation feature network.
-* orthogonal regularisation (Brock et al. 2019, "Large Scale GAN Training", §3.1):
-  β·Σ_W ‖WᵀW ⊙ (1 − I)‖²_F over the kernels, each reshaped to (fan-in, features); it pushes
-  the filters towards orthogonality without constraining their norms.
-* manifold regularisation (Lecouat et al. 2018, "Manifold regularization with GANs for
-  semi-supervised learning", §3): a Monte Carlo estimate of E_z ‖J_z f(G(z))‖²_F, the
-  classifier's smoothness along the generator's manifold, by the finite difference
-  E_z ‖f(G(z)) − f(G(z + ε r̄))‖², r̄ = r/‖r‖, r ~ N(0, I); f is D's class logits.
-* prediction consistency (Laine & Aila 2017, "Temporal Ensembling for Semi-Supervised
-  Learning", the Π-model; Wei et al. 2018's consistency term CT-GAN applies it to the
-  semi-supervised GAN's D): E_x ‖softmax(l(x; ξ)) − softmax(l(x; ξ'))‖² over two draws ξ, ξ'
-  of a stochastic classifier's noise or dropout on the same unlabelled images.
+A ``critic`` here is any function from an image batch to one logit per image. Each
+function's docstring has its formula and paper: gradient penalty, R1, weight clipping,
+feature matching, orthogonal regularisation, the manifold penalty and prediction
+consistency. They return unweighted values; ``ganjax.objectives.terms`` weighs them.
 """
 
 from typing import Callable
@@ -42,7 +22,12 @@ def _squared_norms(grads: jax.Array) -> jax.Array:
 
 def gradient_penalty(critic: Callable, real: jax.Array, fake: jax.Array,
                      key: jax.Array) -> jax.Array:
-  """E[(‖∇D(x̂)‖₂ − 1)²] on random interpolates x̂ of ``real`` and ``fake`` (unweighted)."""
+  """E_x̂[(‖∇ₓ̂ D(x̂)‖₂ − 1)²] at x̂ = εx + (1 − ε)G(z), ε ~ U[0, 1] per example (unweighted).
+
+  Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", eq. 3 (λ = 10 there). It
+  assumes each logit depends on its own image only: a critic with batch norm mixes the batch,
+  so the paper uses none (or layer norm).
+  """
   eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
   interpolates = eps * real + (1.0 - eps) * fake
   # The tiny constant keeps the derivative of the square root finite at a zero gradient.
@@ -51,17 +36,21 @@ def gradient_penalty(critic: Callable, real: jax.Array, fake: jax.Array,
 
 
 def r1_penalty(critic: Callable, real: jax.Array) -> jax.Array:
-  """E[‖∇ₓD(x)‖²] on real images (unweighted; the loss adds γ/2 times it)."""
+  """E_x[‖∇ₓ D(x)‖²] on real images (unweighted; the loss adds γ/2 times it): R1 of
+  Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?", eq. 9."""
   return jnp.mean(_squared_norms(_per_example_input_gradient(critic, real)))
 
 
 def clip_weights(params, bound: float):
-  """Every parameter clipped to [−bound, bound]."""
+  """Every parameter projected onto [−bound, bound], after each critic update (Arjovsky et al.
+  2017, Algorithm 1; c = 0.01 there)."""
   return jax.tree.map(lambda p: jnp.clip(p, -bound, bound), params)
 
 
 def orthogonal_regularization(params) -> jax.Array:
-  """Σ ‖WᵀW ⊙ (1 − I)‖²_F over every parameter with ≥ 2 dimensions (unweighted)."""
+  """Σ_W ‖WᵀW ⊙ (1 − I)‖²_F over every parameter with ≥ 2 dimensions, each reshaped to
+  (fan-in, features) (unweighted): pushes filters towards orthogonality without constraining
+  their norms (Brock et al. 2019, "Large Scale GAN Training", §3.1)."""
   total = jnp.zeros((), jnp.float32)
   for w in jax.tree.leaves(params):
     if w.ndim < 2:
@@ -73,7 +62,9 @@ def orthogonal_regularization(params) -> jax.Array:
 
 
 def feature_matching(real_features: jax.Array, fake_features: jax.Array) -> jax.Array:
-  """‖E[φ(x)] − E[φ(G(z))]‖², the batch means of features compared (Salimans et al. 2016)."""
+  """‖E_x φ(x) − E_z φ(G(z))‖²₂, the batch means of features compared: feature matching
+  (Salimans et al. 2016, "Improved Techniques for Training GANs", §3.1) with φ a layer of D,
+  or a perceptual loss against blur with φ the fixed evaluation feature network."""
   return jnp.sum((jnp.mean(real_features, axis=0) - jnp.mean(fake_features, axis=0)) ** 2)
 
 
@@ -83,13 +74,19 @@ def perturb_latents(z: jax.Array, r: jax.Array, epsilon: float) -> jax.Array:
 
 
 def manifold_penalty(outputs: jax.Array, perturbed_outputs: jax.Array) -> jax.Array:
-  """E‖f(G(z)) − f(G(z + ε r̄))‖², per-example outputs compared (unweighted)."""
+  """E_z‖f(G(z)) − f(G(z + ε r̄))‖², r̄ = r/‖r‖, r ~ N(0, I), per-example outputs compared
+  (unweighted): a finite-difference Monte Carlo estimate of E_z ‖J_z f(G(z))‖²_F, the
+  classifier's smoothness along the generator's manifold (Lecouat et al. 2018, "Manifold
+  regularization with GANs for semi-supervised learning", §3); f is D's class logits."""
   diff = (outputs - perturbed_outputs).reshape(outputs.shape[0], -1)
   return jnp.mean(jnp.sum(diff ** 2, axis=1))
 
 
 def prediction_consistency(logits: jax.Array, other_logits: jax.Array) -> jax.Array:
-  """E‖softmax(a) − softmax(b)‖², class probabilities of two passes compared (unweighted)."""
+  """E_x‖softmax(a) − softmax(b)‖² over two draws of a stochastic classifier's noise or
+  dropout on the same images (unweighted): the Π-model (Laine & Aila 2017, "Temporal
+  Ensembling for Semi-Supervised Learning"), as CT-GAN (Wei et al. 2018) applies it to a
+  semi-supervised GAN's D."""
   diff = jax.nn.softmax(logits, axis=-1) - jax.nn.softmax(other_logits, axis=-1)
   return jnp.mean(jnp.sum(diff ** 2, axis=-1))
 

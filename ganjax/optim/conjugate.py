@@ -2,28 +2,9 @@ r"""Nonlinear conjugate-gradient directions as an Optax transform.
 
 After Naganuma & Iiduka, "Conjugate Gradient Method for Generative Adversarial Networks"
 (AISTATS 2023), who train G and D each with a stochastic CG direction and a fixed or
-diminishing step size instead of a line search.
-
-For every parameter tensor separately, with g_t its gradient, y = g_t − g_{t−1} and d the
-previous *descent* direction (d_0 = −g_0):
-
-  d_t = −g_t + β_t · d_{t−1},   θ_{t+1} = θ_t + lr · d_t,
-
-where β_t = min(β, beta_max) · beta_scale and β is one of
-
-=========  =================================================  ===========================
-``fr``     ‖g_t‖² / ‖g_{t−1}‖²                                Fletcher & Reeves 1964
-``prp``    g_t·y / ‖g_{t−1}‖²                                 Polak & Ribière 1969, Polyak 1969
-``hs``     g_t·y / (d·y)                                      Hestenes & Stiefel 1952
-``dy``     ‖g_t‖² / (d·y)                                     Dai & Yuan 1999
-``hz``     (y − 2d‖y‖²/(d·y))·g_t / (d·y)                     Hager & Zhang 2005
-``fr_prp`` max(0, min(β_FR, β_PRP))                           Hu & Storey 1991
-``hs_dy``  max(0, min(β_HS, β_DY))                            Dai & Yuan 2001
-=========  =================================================  ===========================
-
-Every denominator is guarded: where |denominator| ≤ ``eps`` the transform takes β = 0, a
-restart along the steepest-descent direction. ``scale_by_conjugate_gradient`` emits −d_t
-(the gradient's sign, like every ``scale_by_*`` in optax); the alias multiplies it by −lr.
+diminishing step size instead of a line search. The direction, the β formulas (Fletcher–
+Reeves, Polak–Ribière–Polyak, Hestenes–Stiefel, Dai–Yuan, Hager–Zhang and two hybrids) and
+their guards are in ``scale_by_conjugate_gradient``'s docstring.
 """
 
 from typing import NamedTuple
@@ -82,6 +63,27 @@ def scale_by_conjugate_gradient(beta: str = "fr", beta_max: float = 0.5,
                                 beta_scale: float = 1.0,
                                 eps: float = 1e-12) -> optax.GradientTransformation:
   """Replaces each gradient tensor by −d_t, its conjugate-gradient direction.
+
+  For every parameter tensor separately, with g_t its gradient, y = g_t − g_{t−1} and d the
+  previous *descent* direction (d_0 = −g_0):
+
+    d_t = −g_t + β_t · d_{t−1},   θ_{t+1} = θ_t + lr · d_t,
+
+  where β_t = min(β, beta_max) · beta_scale and β is one of
+
+  =========  =================================================  ===========================
+  ``fr``     ‖g_t‖² / ‖g_{t−1}‖²                                Fletcher & Reeves 1964
+  ``prp``    g_t·y / ‖g_{t−1}‖²                                 Polak & Ribière 1969, Polyak 1969
+  ``hs``     g_t·y / (d·y)                                      Hestenes & Stiefel 1952
+  ``dy``     ‖g_t‖² / (d·y)                                     Dai & Yuan 1999
+  ``hz``     (y − 2d‖y‖²/(d·y))·g_t / (d·y)                     Hager & Zhang 2005
+  ``fr_prp`` max(0, min(β_FR, β_PRP))                           Hu & Storey 1991
+  ``hs_dy``  max(0, min(β_HS, β_DY))                            Dai & Yuan 2001
+  =========  =================================================  ===========================
+
+  Every denominator is guarded: where |denominator| ≤ ``eps`` the transform takes β = 0, a
+  restart along the steepest-descent direction. ``scale_by_conjugate_gradient`` emits −d_t
+  (the gradient's sign, like every ``scale_by_*`` in optax); the alias multiplies it by −lr.
 
   Args:
     beta: which β formula (``BETAS``).

@@ -3,38 +3,9 @@ r"""Orthogonalised updates as Optax transforms.
 The claim under test: an update whose every layer has the same spectral scale (``polar``), or
 which is orthogonal to the weights or to the previous step (``project_*``), keeps every
 layer's step in the same range, so gradients neither vanish nor explode through depth.
-``ganjax.step`` logs per-layer gradient and update norms to check this.
-
-Modes of ``scale_by_orthogonal_gradient``:
-
-``polar`` — for every matrix-shaped update G (a conv kernel (kh, kw, in, out) is read as the
-  (kh·kw·in, out) matrix) return its polar factor U·Vᵀ, where G = U·Σ·Vᵀ, so every singular
-  value becomes ≈ 1. Computed without an SVD by Newton–Schulz iterations on X₀ = G/‖G‖_F:
-
-      A = X·Xᵀ,   X ← a·X + (b·A + c·A²)·X,
-
-  with the quintic coefficients (a, b, c) = (3.4445, −4.7750, 2.0315) of Muon (Jordan et al.
-  2024, "Muon: An optimizer for hidden layers"; Bernstein & Newhouse 2024, "Old optimizer, new
-  norm"). They trade exactness for speed: after 5 steps the singular values lie in about
-  [0.7, 1.2] rather than at 1; the classic cubic (1.5, −0.5, 0) converges to exactly 1 given
-  enough steps. With ``scale_by_shape`` the factor is multiplied by √max(1, fan_out/fan_in)
-  (Keller Jordan's √max(1, rows/cols) for PyTorch's (out, in) layout). Updates with fewer
-  than 2 dimensions pass through unchanged; the alias sends them to a fallback optimizer.
-
-``project_weights`` — u ← u − (u·w / ‖w‖²)·w per tensor: the step is orthogonal to the
-  current weights, so it changes their direction but, to first order, not their norm (AdamP:
-  Heo et al. 2021, "AdamP: Slowing down the slowdown for momentum optimizers on
-  scale-invariant weights"). As in AdamP, a tensor is projected only where it looks
-  scale-invariant, |cos(u, w)| < ``threshold``/√dim (AdamP's δ = 0.1); ``threshold=None``
-  projects every tensor. Without that test a weight could only grow at second order, and
-  a plain quadratic would barely move.
-
-``project_previous`` — u ← u − (u·p / ‖p‖²)·p per tensor, with p the previous emitted
-  update kept in the state: each step is orthogonal to the one before (after orthogonal
-  gradient descent, Farajtabar et al. 2020, "Orthogonal Gradient Descent for Continual
-  Learning"). Where p = 0 (the first step, or after a step that projected to 0) u is kept.
-
-With ``keep_norm`` a projected update is rescaled to the norm it had before projection.
+``ganjax.step`` logs per-layer gradient and update norms to check this. The modes, their
+math and their papers (Muon's polar factor by Newton–Schulz, AdamP's projection, orthogonal
+gradient descent) are in ``scale_by_orthogonal_gradient``'s docstring.
 """
 
 from typing import NamedTuple
@@ -112,7 +83,38 @@ def scale_by_orthogonal_gradient(mode: str = "polar", ns_steps: int = 5,
                                  ns_coeffs=MUON_COEFFS, scale_by_shape: bool = True,
                                  keep_norm: bool = False, threshold: float | None = 0.1,
                                  eps: float = 1e-7) -> optax.GradientTransformation:
-  """Orthogonalises each update tensor; ``mode`` is one of ``MODES`` (module docstring).
+  """Orthogonalises each update tensor; ``mode`` is one of ``MODES``.
+
+  Modes:
+
+  ``polar`` — for every matrix-shaped update G (a conv kernel (kh, kw, in, out) is read as the
+    (kh·kw·in, out) matrix) return its polar factor U·Vᵀ, where G = U·Σ·Vᵀ, so every singular
+    value becomes ≈ 1. Computed without an SVD by Newton–Schulz iterations on X₀ = G/‖G‖_F:
+
+        A = X·Xᵀ,   X ← a·X + (b·A + c·A²)·X,
+
+    with the quintic coefficients (a, b, c) = (3.4445, −4.7750, 2.0315) of Muon (Jordan et al.
+    2024, "Muon: An optimizer for hidden layers"; Bernstein & Newhouse 2024, "Old optimizer, new
+    norm"). They trade exactness for speed: after 5 steps the singular values lie in about
+    [0.7, 1.2] rather than at 1; the classic cubic (1.5, −0.5, 0) converges to exactly 1 given
+    enough steps. With ``scale_by_shape`` the factor is multiplied by √max(1, fan_out/fan_in)
+    (Keller Jordan's √max(1, rows/cols) for PyTorch's (out, in) layout). Updates with fewer
+    than 2 dimensions pass through unchanged; the alias sends them to a fallback optimizer.
+
+  ``project_weights`` — u ← u − (u·w / ‖w‖²)·w per tensor: the step is orthogonal to the
+    current weights, so it changes their direction but, to first order, not their norm (AdamP:
+    Heo et al. 2021, "AdamP: Slowing down the slowdown for momentum optimizers on
+    scale-invariant weights"). As in AdamP, a tensor is projected only where it looks
+    scale-invariant, |cos(u, w)| < ``threshold``/√dim (AdamP's δ = 0.1); ``threshold=None``
+    projects every tensor. Without that test a weight could only grow at second order, and
+    a plain quadratic would barely move.
+
+  ``project_previous`` — u ← u − (u·p / ‖p‖²)·p per tensor, with p the previous emitted
+    update kept in the state: each step is orthogonal to the one before (after orthogonal
+    gradient descent, Farajtabar et al. 2020, "Orthogonal Gradient Descent for Continual
+    Learning"). Where p = 0 (the first step, or after a step that projected to 0) u is kept.
+
+  With ``keep_norm`` a projected update is rescaled to the norm it had before projection.
 
   Args:
     mode: ``polar``, ``project_weights`` (needs ``params`` in ``update``) or
