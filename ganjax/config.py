@@ -18,7 +18,8 @@ from ganjax.errors import UserError, check_choice
 from ganjax.optim import factory
 # The schema's builders, for experiment configs (``from ganjax.config import base_config``).
 from ganjax.schema import (balanced_mlp_model, base_config, dcgan28_model, filled,  # noqa: F401
-                           mlp_model, model_keys, optimizer_config, with_defaults)
+                           mlp_model, model_keys, optimizer_config, renamed_optimizer,
+                           with_defaults)
 
 NONFINITE_ACTIONS = ("rollback", "stop")
 REQUIRED_KEYS = (
@@ -119,23 +120,44 @@ def _parent(config: ml_collections.ConfigDict, key: str, valid: list[str]):
   return node, leaf
 
 
+OPTIMIZER_NAMES = ("optimizer.g.name", "optimizer.d.name")
+
+
+def _names_first(values: dict) -> list:
+  """Optimizer names before other keys: a new name reshapes its group (its own keys)."""
+  return sorted(values.items(), key=lambda item: item[0] not in OPTIMIZER_NAMES)
+
+
+def _rename_optimizer(config: ml_collections.ConfigDict, key: str, name) -> None:
+  player = key.split(".")[1]
+  config.optimizer[player] = renamed_optimizer(config.optimizer[player], name)
+
+
 def apply_overrides(config: ml_collections.ConfigDict, overrides: dict[str, str]) -> None:
-  """Sets each dotted ``key`` to its parsed value, refusing keys the config lacks."""
-  valid = flat_keys(config)
-  for key, text in overrides.items():
-    node, leaf = _parent(config, key, valid)
-    node[leaf] = _parse_value(text, node[leaf], key)
+  """Sets each dotted ``key`` to its parsed value, refusing keys the config lacks. A new
+  ``optimizer.{g,d}.name`` comes first and brings that optimizer's own keys."""
+  for key, text in _names_first(overrides):
+    node, leaf = _parent(config, key, flat_keys(config))
+    value = _parse_value(text, node[leaf], key)
+    if key in OPTIMIZER_NAMES:
+      _rename_optimizer(config, key, value)
+    else:
+      node[leaf] = value
 
 
 def set_values(config: ml_collections.ConfigDict, values: dict) -> None:
   """Sets each dotted ``key`` to a Python value of its current type (ints widen to float).
 
-  A key naming a group (``optimizer.g``) replaces the whole group with the given dict.
+  A key naming a group (``optimizer.g``) replaces the whole group with the given dict; a
+  new ``optimizer.{g,d}.name`` comes first and brings that optimizer's own keys.
   """
-  valid = flat_keys(config)
-  subtrees = sorted({k.rsplit(".", i)[0] for k in valid for i in range(1, k.count(".") + 1)})
-  for key, value in values.items():
+  for key, value in _names_first(values):
+    valid = flat_keys(config)
+    subtrees = sorted({k.rsplit(".", i)[0] for k in valid for i in range(1, k.count(".") + 1)})
     node, leaf = _parent(config, key, valid + subtrees)
+    if key in OPTIMIZER_NAMES:
+      _rename_optimizer(config, key, value)
+      continue
     current = node[leaf]
     if isinstance(current, ml_collections.ConfigDict):
       if not isinstance(value, (dict, ml_collections.ConfigDict)):

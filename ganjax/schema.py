@@ -1,7 +1,8 @@
 """The config schema: every key an experiment has, with its default, in one place.
 
-``base_config()`` is the whole tree; ``model_keys()`` and ``optimizer_config()`` the keys of
-``config.model`` and of each of ``config.optimizer.g``/``.d``; ``dcgan28_model()``,
+``base_config()`` is the whole tree; ``model_keys()`` the keys of ``config.model``;
+``optimizer_config(name)`` the group of each of ``config.optimizer.g``/``.d``, which holds
+the common keys and its own optimizer's only; ``dcgan28_model()``,
 ``mlp_model()`` and ``balanced_mlp_model()`` are model groups experiments start from.
 ``with_defaults`` fills a config (or an older run's ``config.json``) from the schema, and
 ``filled`` a single group handed straight to ``models.build``, ``data.open_source`` or
@@ -12,6 +13,7 @@ these builders from ``ganjax.config``, which loads, overrides and validates.
 import ml_collections
 
 from ganjax import objectives
+from ganjax.errors import UserError
 
 
 def with_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -21,17 +23,21 @@ def with_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDic
   with today's defaults. The nets' own groups (``model.generator``/``discriminator``) stay."""
   schema = base_config()
   schema.model = ml_collections.ConfigDict(model_keys())
+  # Each optimizer group is filled by its own optimizer's schema, not by the default Adam's.
+  schema.optimizer = ml_collections.ConfigDict(dict(g={}, d={}))
   _fill(config, schema)
   for player in ("g", "d"):
-    _fill(config.optimizer[player], optimizer_config())
+    _fill(config.optimizer[player], _optimizer_schema(config.optimizer[player]))
   return config
 
 
 def filled(group: ml_collections.ConfigDict, schema: str) -> ml_collections.ConfigDict:
   """A copy of ``config.model``, ``.data`` or ``.optimizer.*`` with the schema's missing keys."""
   group = ml_collections.ConfigDict(group.to_dict())
-  _fill(group, {"model": ml_collections.ConfigDict(model_keys()), "data": base_config().data,
-                "optimizer": optimizer_config()}[schema])
+  if schema == "optimizer":
+    _fill(group, _optimizer_schema(group))
+  else:
+    _fill(group, {"model": ml_collections.ConfigDict(model_keys()), "data": base_config().data}[schema])
   return group
 
 
@@ -43,24 +49,61 @@ def _fill(config: ml_collections.ConfigDict, schema: ml_collections.ConfigDict) 
       _fill(config[key], default)
 
 
+# Every optimizer group has these keys (the learning-rate schedule, clipping and per-layer
+# multipliers that ganjax.optim.factory wraps around any optimizer) ...
+COMMON_OPTIMIZER_KEYS = dict(
+    schedule="constant", warmup_steps=0, end_learning_rate_factor=0.0, grad_clip_norm=0.0,
+    # {top-level layer name: m}: that layer learns at m × learning_rate (StyleGAN's mapping
+    # network: {"MappingNetwork_0": 0.01}); set in a config file (ganjax.optim.layer_scale)
+    lr_multipliers={})
+_ADAM = dict(b1=0.5, b2=0.999, eps=1e-8,
+             # adam divides by sqrt(v̂ + eps_root) + eps (Salimans et al.'s code: 0 and 1e-8)
+             eps_root=0.0)
+# ... and the keys of its own optimizer (``ganjax.optim.register(name, **keys)`` adds more).
+OPTIMIZER_KEYS = {
+    "adam": _ADAM,
+    "rmsprop": dict(decay=0.9, eps=1e-8),
+    "sgd": {},
+    "momentum": dict(momentum=0.9, nesterov=False),
+    # the β formula and its bounds (ganjax.optim.conjugate)
+    "cg": dict(beta="fr", beta_max=0.5, beta_scale=1.0),
+    # mode, Newton–Schulz steps, projection options (ganjax.optim.orthogonal); biases and
+    # norm scales go to Adam with b1, b2, eps and nesterov
+    "orthogonal": dict(mode="polar", ns_steps=5, scale_by_shape=True, keep_norm=False,
+                       projection_threshold=0.1, momentum=0.9, nesterov=False,
+                       **{k: _ADAM[k] for k in ("b1", "b2", "eps")}),
+}
+
+
 def optimizer_config(name: str = "adam", learning_rate: float = 2e-4,
                      **overrides) -> ml_collections.ConfigDict:
-  """Every optimizer hyper-parameter the factory reads, so each can be overridden."""
-  cfg = ml_collections.ConfigDict(dict(
-      # adam divides by sqrt(v̂ + eps_root) + eps (Salimans et al.'s code: eps 0, eps_root 1e-8)
-      name=name, learning_rate=learning_rate, b1=0.5, b2=0.999, eps=1e-8, eps_root=0.0,
-      momentum=0.9, nesterov=False, decay=0.9, schedule="constant", warmup_steps=0,
-      end_learning_rate_factor=0.0, grad_clip_norm=0.0,
-      # {top-level layer name: m}: that layer learns at m × learning_rate (StyleGAN's mapping
-      # network: {"MappingNetwork_0": 0.01}); set in a config file (ganjax.optim.layer_scale)
-      lr_multipliers={},
-      # cg: the β formula and its bounds (ganjax.optim.conjugate)
-      beta="fr", beta_max=0.5, beta_scale=1.0,
-      # orthogonal: mode, Newton–Schulz steps, projection options (ganjax.optim.orthogonal)
-      mode="polar", ns_steps=5, scale_by_shape=True, keep_norm=False,
-      projection_threshold=0.1))
+  """The group of optimizer ``name``: name, learning rate, the common keys and its own.
+
+  ``overrides`` may set only keys the group has; a name no optimizer registered gets the
+  common keys (``config.validate`` then refuses the name).
+  """
+  cfg = ml_collections.ConfigDict(dict(name=name, learning_rate=learning_rate,
+                                       **COMMON_OPTIMIZER_KEYS, **OPTIMIZER_KEYS.get(name, {})))
+  unknown = sorted(set(overrides) - set(cfg))
+  if unknown:
+    raise UserError(f"optimizer {name!r} has no setting {unknown[0]!r}; its settings: "
+                    f"{', '.join(sorted(cfg.keys()))}")
   cfg.update(overrides)
   return cfg
+
+
+def renamed_optimizer(group: ml_collections.ConfigDict, name: str) -> ml_collections.ConfigDict:
+  """``group`` switched to optimizer ``name``: the keys both have keep their values, the new
+  optimizer's own keys get their defaults, the old one's go."""
+  new = optimizer_config(name)
+  for key in new:
+    if key != "name" and key in group:
+      new[key] = group[key]
+  return new
+
+
+def _optimizer_schema(group: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  return optimizer_config(group.name) if "name" in group else optimizer_config()
 
 
 def base_config() -> ml_collections.ConfigDict:

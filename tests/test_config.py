@@ -3,7 +3,7 @@
 import ml_collections
 import pytest
 
-from ganjax import config as config_lib
+from ganjax import config as config_lib, schema
 from ganjax.errors import UserError
 
 DEMO = "experiments/dcgan_fashion_mnist.py"
@@ -84,6 +84,24 @@ def test_cli_override_forms():
 def test_shipped_experiments_load(path):
   c = config_lib.load(path)
   assert set(config_lib.REQUIRED_KEYS) <= set(config_lib.flat_keys(c))
+
+
+def test_an_optimizer_group_holds_its_own_keys_and_a_new_name_brings_the_new_ones():
+  c = config_lib.load(DEMO, {"optimizer.d.beta": "prp", "optimizer.d.name": "cg",
+                             "optimizer.d.learning_rate": "0.05"})
+  own = set(c.optimizer.d) - set(schema.COMMON_OPTIMIZER_KEYS)
+  assert own == {"name", "learning_rate", "beta", "beta_max", "beta_scale"}
+  assert (c.optimizer.d.beta, c.optimizer.d.learning_rate) == ("prp", 0.05)
+  assert set(c.optimizer.g) - set(schema.COMMON_OPTIMIZER_KEYS) == {
+      "name", "learning_rate", "b1", "b2", "eps", "eps_root"}
+  with pytest.raises(UserError, match="unknown config key 'optimizer.g.beta'"):
+    config_lib.load(DEMO, {"optimizer.g.beta": "prp"})  # Adam has no β
+  with pytest.raises(UserError, match="optimizer 'adam' has no setting 'beta'"):
+    config_lib.optimizer_config("adam", beta="prp")
+  swept = config_lib.load(DEMO)
+  config_lib.set_values(swept, {"optimizer.g.momentum": 0.5, "optimizer.g.name": "momentum"})
+  assert (swept.optimizer.g.momentum, swept.optimizer.g.learning_rate) == (0.5, 2e-4)
+  assert "b1" not in swept.optimizer.g
 
 
 def test_with_defaults_fills_what_an_older_run_lacks_and_keeps_the_rest():

@@ -114,7 +114,7 @@ import optax
 from ganjax.optim import register
 
 
-@register("lion")
+@register("lion", b1=0.9, b2=0.99)   # its own settings: config.optimizer.*.b1, .b2
 def lion(learning_rate, cfg):
   """Lion (Chen et al. 2023): the sign of an interpolated momentum, times the learning rate."""
   return optax.lion(learning_rate, b1=cfg.b1, b2=cfg.b2, weight_decay=0.0)

@@ -7,7 +7,7 @@ mode sends biases and norm scales to Adam with ``b1``, ``b2``, ``eps`` and ``nes
 schedule (``constant``, ``cosine``, ``linear``) with optional linear warm-up, and an optional
 global-norm clip runs first. ``lr_multipliers`` ({top-level layer: m}) scales chosen layers'
 learning rates (``ganjax.optim.layer_scale``). New optimizers plug in with
-``@register("name")``.
+``@register("name", **keys)``.
 """
 
 from typing import Callable
@@ -23,8 +23,13 @@ Builder = Callable[[optax.ScalarOrSchedule, ml_collections.ConfigDict], optax.Gr
 OPTIMIZERS: dict[str, Builder] = {}
 
 
-def register(name: str):
-  """Decorator adding ``builder(learning_rate, cfg)`` under ``name``."""
+def register(name: str, **keys):
+  """Decorator adding ``builder(learning_rate, cfg)`` under ``name``. ``keys`` are the
+  settings (with defaults) of a new optimizer's config group, besides the common ones; the
+  built-in optimizers' are in ``ganjax.schema.OPTIMIZER_KEYS``."""
+  if keys or name not in schema.OPTIMIZER_KEYS:
+    schema.OPTIMIZER_KEYS[name] = dict(keys)
+
   def wrap(builder: Builder) -> Builder:
     OPTIMIZERS[name] = builder
     return builder
