@@ -17,9 +17,9 @@ from ganjax import data, latents, models, objectives, parallel
 from ganjax.errors import UserError, check_choice
 from ganjax.optim import factory
 # The schema's builders, for experiment configs (``from ganjax.config import base_config``).
-from ganjax.schema import (balanced_mlp_model, base_config, dcgan28_model, filled,  # noqa: F401
-                           mlp_model, model_keys, optimizer_config, renamed_optimizer,
-                           with_defaults)
+from ganjax.schema import (BOUNDS, balanced_mlp_model, base_config, dcgan28_model,  # noqa: F401
+                           filled, mlp_model, model_keys, optimizer_config,
+                           renamed_optimizer, with_defaults)
 
 NONFINITE_ACTIONS = ("rollback", "stop")
 REQUIRED_KEYS = (
@@ -177,25 +177,20 @@ def set_values(config: ml_collections.ConfigDict, values: dict) -> None:
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
-  """Checks the keys every experiment needs and the values that must be positive."""
+  """Checks the keys every experiment needs, every numeric key's range (``schema.BOUNDS``),
+  every name against its registry and the combinations that exclude each other."""
   valid = set(flat_keys(config))
   missing = [k for k in REQUIRED_KEYS if k not in valid]
   if missing:
     raise UserError(f"config lacks required keys: {', '.join(missing)}")
-  for key in ("total_steps", "batch_size", "log_every", "ckpt_every", "sample_every"):
-    if config[key] <= 0:
-      raise UserError(f"config.{key} must be positive, got {config[key]}")
-  if config.model.num_classes < 0:
-    raise UserError(f"config.model.num_classes must be >= 0 (0: unconditional), "
-                    f"got {config.model.num_classes}")
-  if config.num_seeds < 1:
-    raise UserError(f"config.num_seeds must be >= 1, got {config.num_seeds}")
+  for key, bounds in BOUNDS.items():
+    value = _value(config, key)
+    if not bounds.holds(value):
+      raise UserError(f"config.{key} must be {bounds.text()}{bounds.why}, got {value}")
   if config.latent_distribution not in latents.DISTRIBUTIONS:
     raise UserError(f"config.latent_distribution must be one of {latents.DISTRIBUTIONS}, "
                     f"got {config.latent_distribution!r}")
   _validate_names(config)
-  if config.n_critic < 1:
-    raise UserError(f"config.n_critic must be >= 1, got {config.n_critic}")
   _validate_loss(config.loss)
   for key in ("d_entropy", "d_consistency"):
     if config.loss[key] and not config.model.semi_supervised_classes:
@@ -217,11 +212,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if guard.action not in NONFINITE_ACTIONS:
     raise UserError(f"config.nonfinite.action must be one of {', '.join(NONFINITE_ACTIONS)}, "
                     f"got {guard.action!r}")
-  if guard.max_consecutive < 0 or guard.max_rollbacks < 0:
-    raise UserError("config.nonfinite.max_consecutive and max_rollbacks must be >= 0")
-  if not 0.0 < guard.lr_factor < 1.0:
-    raise UserError(f"config.nonfinite.lr_factor must be in (0, 1) so that a rollback changes "
-                    f"something, got {guard.lr_factor}")
+
+
+def _value(config: ml_collections.ConfigDict, key: str):
+  for part in key.split("."):
+    config = config[part]
+  return config
 
 
 def _validate_names(config: ml_collections.ConfigDict) -> None:

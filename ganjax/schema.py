@@ -6,14 +6,66 @@ the common keys and its own optimizer's only; ``dcgan28_model()``,
 ``mlp_model()`` and ``balanced_mlp_model()`` are model groups experiments start from.
 ``with_defaults`` fills a config (or an older run's ``config.json``) from the schema, and
 ``filled`` a single group handed straight to ``models.build``, ``data.open_source`` or
-``optim.make``; library code reads keys without restating defaults. Experiment configs import
-these builders from ``ganjax.config``, which loads, overrides and validates.
+``optim.make``; library code reads keys without restating defaults. ``BOUNDS`` holds every
+numeric key's range. Experiment configs import these builders from ``ganjax.config``, which
+loads, overrides and validates.
 """
+
+from typing import NamedTuple
 
 import ml_collections
 
 from ganjax import objectives
 from ganjax.errors import UserError
+
+
+class Range(NamedTuple):
+  """The values a numeric key may take: lo ≤ x ≤ hi, with open ends where asked; ``why``
+  finishes the message (" (0: off)")."""
+  lo: float
+  hi: float | None = None
+  lo_open: bool = False
+  hi_open: bool = False
+  why: str = ""
+
+  def holds(self, x) -> bool:
+    above = x > self.lo if self.lo_open else x >= self.lo
+    below = self.hi is None or (x < self.hi if self.hi_open else x <= self.hi)
+    return above and below
+
+  def text(self) -> str:
+    if self.hi is None:
+      return ("positive" if self.lo == 0 else f"> {self.lo}") if self.lo_open else f">= {self.lo}"
+    return f"in {'(' if self.lo_open else '['}{self.lo}, {self.hi}{')' if self.hi_open else ']'}"
+
+
+# The range of every bounded numeric key; ``config.validate`` checks them all before anything
+# compiles. Loss weights (>= 0) and learning rates (> 0) are checked with their registries.
+BOUNDS = {
+    "seed": Range(0, 2 ** 32 - 1, why=" (a uint32 PRNG seed)"),
+    "num_seeds": Range(1),
+    **{key: Range(0, lo_open=True)
+       for key in ("total_steps", "batch_size", "log_every", "ckpt_every", "sample_every")},
+    "keep_checkpoints": Range(1, why=" (0 would keep no trained model)"),
+    "n_critic": Range(1),
+    "latent_dim": Range(1),
+    "ema_decay": Range(0, 1, hi_open=True, why=" (0: no EMA)"),
+    "d_ema_decay": Range(0, 1, hi_open=True, why=" (0: no EMA)"),
+    "num_sample_images": Range(1),
+    "eval_every": Range(0, why=" (0: no evaluation during training)"),
+    "eval_num_samples": Range(2),
+    "model.num_classes": Range(0, why=" (0: unconditional)"),
+    "model.semi_supervised_classes": Range(0, why=" (0: off)"),
+    "model.data_init_images": Range(0, why=" (0: off)"),
+    "data.pad_to": Range(0, why=" (0: no padding)"),
+    "data.labels_per_class": Range(0, why=" (0: all)"),
+    "data.labeled_batch_size": Range(1),
+    "parallel.num_devices": Range(0, why=" (0: every local device)"),
+    "nonfinite.max_consecutive": Range(0, why=" (0: no guard)"),
+    "nonfinite.max_rollbacks": Range(0),
+    "nonfinite.lr_factor": Range(0, 1, lo_open=True, hi_open=True,
+                                 why=" so that a rollback changes something"),
+}
 
 
 def with_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

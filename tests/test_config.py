@@ -113,3 +113,24 @@ def test_with_defaults_fills_what_an_older_run_lacks_and_keeps_the_rest():
   assert filled.optimizer.g.lr_multipliers.to_dict() == {}
   assert filled.loss.r1 == 2.5 and filled.model.generator.to_dict() == {"features": (8, 4)}
   assert set(config_lib.flat_keys(filled)) >= set(config_lib.flat_keys(config_lib.base_config()))
+
+
+def test_every_bound_names_a_schema_key_and_the_defaults_hold():
+  base = config_lib.base_config()
+  for key, bounds in schema.BOUNDS.items():
+    value = base
+    for part in key.split("."):
+      value = value[part]
+    assert bounds.holds(value), key
+
+
+@pytest.mark.parametrize("bounds, inside, outside, text", [
+    (schema.Range(0, lo_open=True), [1, 1e-9], [0, -1], "positive"),
+    (schema.Range(1), [1, 7], [0], ">= 1"),
+    (schema.Range(0, 1, hi_open=True), [0, 0.999], [1, -0.1], "in [0, 1)"),
+    (schema.Range(0, 1, lo_open=True, hi_open=True), [0.5], [0, 1], "in (0, 1)"),
+    (schema.Range(0, 2 ** 32 - 1), [0, 2 ** 32 - 1], [-1, 2 ** 32], "in [0, 4294967295]"),
+])
+def test_range_bounds_and_text(bounds, inside, outside, text):
+  assert all(bounds.holds(x) for x in inside) and not any(bounds.holds(x) for x in outside)
+  assert bounds.text() == text
