@@ -41,7 +41,7 @@ def _tiny_splits(idx_dir):
 def test_feature_net_is_cached_and_reused(idx_dir, monkeypatch):
   train, test = _tiny_splits(idx_dir)
   first = feature_net.load_or_train("cache_probe", train, test, progress=False)
-  monkeypatch.setattr(features, "train", lambda *a, **k: pytest.fail("trained again"))
+  monkeypatch.setattr(feature_net, "train", lambda *a, **k: pytest.fail("trained again"))
   second = feature_net.load_or_train("cache_probe", train, test, progress=False)
   assert second.test_accuracy == first.test_accuracy and os.path.isdir(first.directory)
   images = features.to_unit_range(test[0][:16])
