@@ -65,16 +65,20 @@ def load(path: str, overrides: dict[str, str] | None = None) -> ml_collections.C
   return config
 
 
-def flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
+def flat_keys(config: ml_collections.ConfigDict) -> list[str]:
   """All dotted leaf keys of a config."""
-  keys = []
-  for key, value in config.items():
-    name = f"{prefix}{key}"
-    if isinstance(value, ml_collections.ConfigDict):
-      keys += flat_keys(value, name + ".")
+  return list(flat_items(config))
+
+
+def flat_items(tree, prefix: str = "") -> dict:
+  """``{dotted key: value}`` over the leaves of a config or of its JSON dict."""
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, (dict, ml_collections.ConfigDict)):
+      flat.update(flat_items(value, f"{prefix}{key}."))
     else:
-      keys.append(name)
-  return keys
+      flat[f"{prefix}{key}"] = value
+  return flat
 
 
 def _parse_value(text: str, current, key: str):

@@ -23,6 +23,36 @@ def read_config(run_dir: str) -> ml_collections.ConfigDict | None:
     return config_lib.with_defaults(ml_collections.ConfigDict(json.load(f)))
 
 
+# What a resumed run may change: how long it trains, how often it logs, samples, checkpoints
+# and evaluates, and where and how it runs (devices, processes, data location, CPU fast
+# paths, the non-finite guard). Anything else would change what the checkpoint means.
+RESUMABLE_KEYS = ("total_steps", "log_every", "ckpt_every", "sample_every", "num_sample_images",
+                  "eval_every", "eval_num_samples", "keep_checkpoints", "log_layer_norms",
+                  "data.on_device", "data.download", "data.path", "data.image_shape")
+RESUMABLE_GROUPS = ("parallel.", "distributed.", "nonfinite.")
+
+
+def check_resume(workdir: str, config: ml_collections.ConfigDict) -> None:
+  """Refuses to resume the run in ``workdir`` under a config that changes its meaning (seed,
+  model, data, batch, losses, optimizers), naming the keys that differ."""
+  saved = read_config(workdir)
+  if saved is None:
+    return
+  def comparable(c):
+    flat = config_lib.flat_items(json.loads(c.to_json()))
+    return {k: v for k, v in flat.items() if k not in RESUMABLE_KEYS
+            and not k.startswith(RESUMABLE_GROUPS) and not k.endswith(".conv_algorithm")}
+  before, now = comparable(saved), comparable(config)
+  # Keys only the saved config has are ones today's schema dropped (a run made before).
+  differ = [k for k in sorted(now) if k not in before or before[k] != now[k]]
+  if differ:
+    key, more = differ[0], f" (and {', '.join(differ[1:])})" if differ[1:] else ""
+    raise UserError(f"{workdir} holds a run made with config.{key}={before.get(key)!r}, but "
+                    f"this command sets {now.get(key)!r}{more}; a resumed run may change only "
+                    "total_steps, the logging, sampling, checkpoint and evaluation intervals and "
+                    "where it runs. Use a new --workdir for a different run")
+
+
 def load_run(workdir: str, stacked: bool = False) -> tuple[Experiment, GANState]:
   """The experiment and latest checkpointed state of a finished or running workdir.
 

@@ -160,9 +160,9 @@ def check_workdir_config(workdir: str, config: ml_collections.ConfigDict) -> Non
   saved = read_json(os.path.join(workdir, "config.json"))
   if saved is None:
     return
-  flat_saved = _flatten(_comparable(saved))
-  flat_planned = _flatten(_comparable(config.to_dict()))
-  defaults = _flatten(_comparable(config_lib.base_config().to_dict()))
+  flat_saved = config_lib.flat_items(_comparable(saved))
+  flat_planned = config_lib.flat_items(_comparable(config.to_dict()))
+  defaults = config_lib.flat_items(_comparable(config_lib.base_config().to_dict()))
 
   def added_since(key: str) -> bool:
     """A key the run predates (ganjax gained it later), planned at its default."""
@@ -176,16 +176,6 @@ def check_workdir_config(workdir: str, config: ml_collections.ConfigDict) -> Non
     raise UserError(f"{workdir} holds a run with config.{key}={flat_saved.get(key)!r}, "
                     f"but this sweep plans {flat_planned.get(key)!r}; use a new --workdir or "
                     "delete that run")
-
-
-def _flatten(tree: dict, prefix: str = "") -> dict:
-  flat = {}
-  for k, v in tree.items():
-    if isinstance(v, dict):
-      flat.update(_flatten(v, f"{prefix}{k}."))
-    else:
-      flat[f"{prefix}{k}"] = v
-  return flat
 
 
 def status(run: Run, eval_num_samples: int) -> str:

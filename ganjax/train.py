@@ -24,6 +24,7 @@ from ganjax.experiment import (Experiment, abstract_state, build, fixed_latents,
 from ganjax.logging import NullWriter, RunWriter, plot_layer_norms, plot_losses
 from ganjax.parallel import DataParallel
 from ganjax.preemption import StopOnSignal
+from ganjax.saved_run import check_resume
 from ganjax.seeds import run_scalar, run_seeds, seed_workdirs
 from ganjax.state import GANState
 from ganjax.workdir import WorkdirLock, prepare_workdir, write_atomically
@@ -49,6 +50,8 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
   exp, runs = _experiment_and_data(config, parallel)
   batches, to_device = _feed(config, runs, parallel)
   ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), config.keep_checkpoints)
+  if ckpt.latest_step() is not None:
+    check_resume(workdir, config)
   guard = NonfiniteGuard(config.nonfinite, ckpt, abstract_state(exp, seeds),
                          lambda: fresh_state(exp, runs))
   host_state = guard.resume()

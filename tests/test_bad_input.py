@@ -210,9 +210,10 @@ CASES = [
     Case("workdir not writable",
          lambda t, c: _train(c, _file(t, "a_file", "x") / "run"), "is not writable"),
     Case("workdir used by a live run", _locked, "workdir is in use by another ganjax run"),
-    Case("checkpoint that does not fit the config",
+    Case("resume with a config that changes the run",
          lambda t, c: _train(c, _trained(t, c), "--no-progress", "--config.latent_dim=9"),
-         "does not fit the model in the config"),
+         "holds a run made with config.latent_dim=8, but this command sets 9; a resumed run "
+         "may change only total_steps"),
     Case("no readable checkpoint", _corrupt_all_checkpoints,
          "can be read (step 2: DATA_LOSS"),
     Case("directory that is not a run", lambda t, c: ["info", "--workdir", str(t)],

@@ -32,6 +32,18 @@ def test_resume_is_bit_identical(tiny_config, tmp_path, capsys):
                 "--config.total_steps=20") == 0
   assert run_info(tmp_path / "other", capsys)["state_digest"] != straight["state_digest"]
 
+  # Resuming may extend the run and change its cadence, not what it is.
+  capsys.readouterr()
+  assert _train(tiny_config, tmp_path / "resumed", "--config.seed=5",
+                "--config.batch_size=32", "--config.total_steps=30") == 2
+  err = capsys.readouterr().err.strip().splitlines()
+  assert err == [f"ganjax: error: {tmp_path / 'resumed'} holds a run made with config.batch_size="
+                 "16, but this command sets 32 (and seed); a resumed run may change only "
+                 "total_steps, the logging, sampling, checkpoint and evaluation intervals and "
+                 "where it runs. Use a new --workdir for a different run"]
+  assert json.load(open(tmp_path / "resumed" / "config.json"))["seed"] == 0
+  assert run_info(tmp_path / "resumed", capsys) == resumed
+
   run = tmp_path / "straight"
   records = [json.loads(line) for line in open(run / "metrics.jsonl")]
   assert [r["step"] for r in records] == [5, 10, 15, 20]
