@@ -12,6 +12,7 @@ Bad input is reported as one line on stderr with exit code 2 (``--debug`` shows 
 
 import argparse
 import json
+import os
 import sys
 
 from ganjax.errors import UserError
@@ -31,6 +32,11 @@ def cmd_sample(args, overrides) -> None:
   from ganjax import experiment, logging, saved_run
   if args.num <= 0:
     raise UserError(f"--num must be positive, got {args.num}")
+  if os.path.isdir(args.out):
+    raise UserError(f"--out {args.out} is a directory; name an image file in it, e.g. "
+                    f"{os.path.join(args.out, 'grid.png')}")
+  if os.path.splitext(args.out)[1].lower() not in logging.IMAGE_FORMATS:
+    raise UserError(f"--out {args.out}: name a {', '.join(logging.IMAGE_FORMATS)} file")
   exp, state = saved_run.load_run(args.workdir)
   labels = None
   if args.label is not None:
@@ -40,7 +46,10 @@ def cmd_sample(args, overrides) -> None:
       raise UserError(f"--label {args.label} is not a class of this run; use 0..{exp.num_classes - 1}")
     labels = jnp.full((args.num,), args.label, jnp.int32)
   z = experiment.fixed_latents(exp.config, args.num, seed=args.seed)
-  logging.save_png(args.out, experiment.sample_grid(exp, state, z, labels))
+  try:
+    logging.save_image(args.out, experiment.sample_grid(exp, state, z, labels))
+  except OSError as e:
+    raise UserError(f"--out {args.out} cannot be written ({e.strerror}); choose another path")
   print(json.dumps({"out": args.out, "num": args.num, "step": int(state.step),
                     "label": args.label}))
 

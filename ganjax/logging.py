@@ -28,14 +28,18 @@ def image_grid(images: np.ndarray, value_range=(-1.0, 1.0), columns: int | None 
   return grid
 
 
-def save_png(path: str, grid: np.ndarray, scale: int = 2) -> None:
-  """Writes a uint8 grid as PNG, enlarged ``scale``× with nearest-neighbour pixels."""
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+def save_image(path: str, grid: np.ndarray, scale: int = 2) -> None:
+  """Writes a uint8 grid in the format of ``path``'s extension (``IMAGE_FORMATS``), enlarged
+  ``scale``× with nearest-neighbour pixels."""
   image = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
   if scale > 1:
     image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
-  png = io.BytesIO()
-  image.save(png, format="PNG")
-  write_atomically(path, png.getvalue())
+  encoded = io.BytesIO()
+  image.save(encoded, format=IMAGE_FORMATS[os.path.splitext(path)[1].lower()])
+  write_atomically(path, encoded.getvalue())
 
 
 def read_metrics(workdir: str) -> list[dict]:
@@ -102,7 +106,7 @@ class RunWriter:
 
   def samples(self, step: int, grid: np.ndarray) -> str:
     path = os.path.join(self.workdir, "samples", f"step_{step:07d}.png")
-    save_png(path, grid)
+    save_image(path, grid)
     self._tb.add_image("samples", grid, step, dataformats="HWC")
     return path
 

@@ -19,8 +19,15 @@ def read_config(run_dir: str) -> ml_collections.ConfigDict | None:
   path = os.path.join(run_dir, "config.json")
   if not os.path.exists(path):
     return None
-  with open(path) as f:
-    return config_lib.with_defaults(ml_collections.ConfigDict(json.load(f)))
+  try:
+    with open(path) as f:
+      saved = json.load(f)
+    if not isinstance(saved, dict):
+      raise ValueError(f"a JSON {type(saved).__name__}, not an object")
+  except (ValueError, OSError) as e:
+    raise UserError(f"{path} is not a ganjax config ({e}); restore it from a backup, or "
+                    "train into a new --workdir") from None
+  return config_lib.with_defaults(ml_collections.ConfigDict(saved))
 
 
 # What a resumed run may change: how long it trains, how often it logs, samples, checkpoints

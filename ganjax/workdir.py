@@ -26,9 +26,14 @@ def write_atomically(path: str, data: str | bytes) -> None:
   """Writes ``path`` so that a crash leaves the old file or the new one, never half of one."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
-    f.write(data)
-  os.replace(tmp, path)
+  try:
+    with open(tmp, "wb" if isinstance(data, bytes) else "w") as f:
+      f.write(data)
+    os.replace(tmp, path)
+  except OSError:
+    if os.path.exists(tmp):  # a full disk or a bad target leaves nothing behind
+      os.remove(tmp)
+    raise
 
 
 def _alive(pid: int) -> bool:

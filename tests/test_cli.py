@@ -57,7 +57,11 @@ def test_resume_is_bit_identical(tiny_config, tmp_path, capsys):
   out = tmp_path / "grid.png"
   assert cli.main(["sample", "--workdir", str(run), "--num", "9", "--out", str(out),
                    "--seed", "3"]) == 0
-  assert Image.open(out).size == (3 * 28 * 2, 3 * 28 * 2)
+  assert Image.open(out).size == (3 * 28 * 2, 3 * 28 * 2) and Image.open(out).format == "PNG"
+  jpeg = tmp_path / "grid.jpg"  # the extension picks the format
+  assert cli.main(["sample", "--workdir", str(run), "--num", "9", "--out", str(jpeg),
+                   "--seed", "3"]) == 0
+  assert Image.open(jpeg).format == "JPEG" and not list(tmp_path.glob("*.tmp*"))
 
 
 def test_pmap_and_shard_map_runs_match_through_the_cli(tiny_config, tmp_path, capsys):
