@@ -82,6 +82,13 @@ def write_csv(path: str, rows: list[dict]) -> None:
   write_atomically(path, buffer.getvalue())
 
 
+# Metrics with a range: their intervals are clipped to it (a t-interval over 3 seeds of a
+# precision can reach past 1). KID is unbiased and can be negative; density exceeds 1.
+METRIC_BOUNDS = {**{m: (0.0, 1.0) for m in ("precision", "recall", "coverage", "test_accuracy")},
+                 **{m: (0.0, np.inf) for m in ("fid", "sharpness_fake", "sharpness_real",
+                                               "images_per_s", "density")}}
+
+
 def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
   """Per cell: its factors, run counts, and a ``stats.Summary`` of each metric."""
   out = []
@@ -90,10 +97,12 @@ def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
     ok = [r for r in mine if r["status"] == "ok"]
     summary = dict(cell=cell, runs=len(mine), ok=len(ok),
                    steps="/".join(str(n) for n in sorted({r["steps"] for r in mine})),
-                   train_seconds=stats.mean_ci([r["train_seconds"] for r in mine]),
+                   train_seconds=stats.mean_ci([r["train_seconds"] for r in mine],
+                                               bounds=(0.0, np.inf)),
                    rollbacks=rollback_note(mine))
     for metric in sweep.metrics:
-      summary[metric] = stats.mean_ci([r.get(metric, float("nan")) for r in ok])
+      summary[metric] = stats.mean_ci([r.get(metric, float("nan")) for r in ok],
+                                      bounds=METRIC_BOUNDS.get(metric, (-np.inf, np.inf)))
     out.append(summary)
   return out
 
@@ -161,7 +170,9 @@ def plot_metrics(path: str, sweep: Sweep, summaries: list[dict]) -> None:
       xs = [positions[s["cell"].factors[x]] if categorical else s["cell"].factors[x]
             for s in group]
       means = [s[metric].mean for s in group]
-      errors = [0.0 if np.isnan(s[metric].half_width) else s[metric].half_width for s in group]
+      errors = np.array([[0.0, 0.0] if np.isnan(s[metric].half_width) else
+                         [s[metric].mean - s[metric].interval[0],
+                          s[metric].interval[1] - s[metric].mean] for s in group]).T
       # past the 10 colours of the cycle, another line style and marker tell series apart
       ax.errorbar(xs, means, yerr=errors, marker="os^"[i // 10 % 3], capsize=3, label=label,
                   linestyle=("-", "--", ":")[i // 10 % 3])
@@ -310,7 +321,8 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
            f"Finished runs: {sum(r['status'] == 'ok' for r in rows)}, failed (diverged): "
            f"{sum(r['status'] == 'failed' for r in rows)}, of "
            f"{len(sweep.cells) * len(sweep.seeds)} planned.", "",
-           "## Per cell (mean ± 95 % t-interval over seeds)", "",
+           "## Per cell (mean ± 95 % t-interval over seeds; mean [low, high] where the "
+           "interval is clipped to the metric's range)", "",
            "| " + " | ".join(factors + ["ok/runs"] + list(sweep.metrics)
                             + ["steps", "train s/run"]) + " |",
            "|" + "---|" * (len(factors) + len(sweep.metrics) + 3)]

@@ -253,3 +253,13 @@ def test_a_diverged_run_is_recorded_as_failed_and_the_sweep_goes_on(tiny_config,
   assert "failed (diverged): 2" in (workdir / "report.md").read_text()
   again = _sweep(capsys, config, workdir, *stop_at_once)
   assert (again["ran"], again["skipped"]) == (0, 4)
+
+
+def test_an_interval_is_clipped_to_the_metric_range():
+  # precision over 3 seeds: 0.9, 0.2, 0.5 → 0.533 ± 0.87 would reach −0.34 and 1.4.
+  raw = stats.mean_ci([0.9, 0.2, 0.5])
+  bounded = stats.mean_ci([0.9, 0.2, 0.5], bounds=report.METRIC_BOUNDS["precision"])
+  assert raw.mean - raw.half_width < 0 and raw.mean + raw.half_width > 1
+  assert bounded.interval == (0.0, 1.0) and str(bounded) == "0.5333 [0, 1]"
+  inside = stats.mean_ci([0.5, 0.52, 0.54], bounds=(0.0, 1.0))
+  assert str(inside) == str(stats.mean_ci([0.5, 0.52, 0.54])) == "0.52 ± 0.05"
