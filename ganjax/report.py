@@ -8,7 +8,8 @@ Derived per-run numbers, from the run's ``metrics.jsonl``:
     largest is 100× the smallest — the vanishing/exploding-gradient symptom.
   * ``test_accuracy``: the last logged one (semi-supervised runs).
   * ``images_per_s``: the median over logged intervals; ``train_seconds``: wall time of the
-    training calls (compilation included), summed over resumes.
+    ``ganjax train`` calls (compilation included), summed over every segment of the run, in
+    or out of ``ganjax sweep`` (``timed`` = ``cell``: vmapped seeds' shared wall time).
   * ``final_lr_scale``: 1 without rollbacks, ``nonfinite.lr_factor``ʳ after r rollbacks of
     the non-finite guard; ``final_rejected_steps``: steps it rejected (stability).
 """
@@ -22,8 +23,8 @@ import numpy as np
 
 from ganjax import stats
 from ganjax.logging import read_metrics
-from ganjax.sweep import EVAL_FILE, FAILED_FILE, TIMING_FILE, Sweep, read_json, describe
-from ganjax.workdir import write_atomically
+from ganjax.sweep import EVAL_FILE, FAILED_FILE, Sweep, read_json, describe
+from ganjax.workdir import TIMING_FILE, write_atomically
 
 EVAL_COLUMNS = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score",
                 "classes_generated", "class_kl", "sharpness_fake", "sharpness_real")
@@ -48,10 +49,13 @@ def run_row(run, sweep: Sweep) -> dict | None:
   if not failed and (result is None or result["step"] != run.config.total_steps):
     return None
   records = read_metrics(run.workdir)
-  timing = read_json(os.path.join(run.workdir, TIMING_FILE)) or {}
+  timed, timing = "run", read_json(os.path.join(run.workdir, TIMING_FILE))
+  if timing is None:  # vmapped seeds: one wall time for the whole cell
+    timed, timing = "cell", read_json(os.path.join(os.path.dirname(run.workdir), TIMING_FILE))
   row = dict(run.cell.factors, seed=run.seed, status="failed" if failed else "ok",
              steps=run.config.total_steps, batch_size=run.config.batch_size,
-             train_seconds=timing.get("train_seconds", float("nan")))
+             train_seconds=(timing or {"train_seconds": float("nan")})["train_seconds"],
+             timed=timed)
   for key in EVAL_COLUMNS:
     row[key] = float("nan") if failed else result.get(key, float("nan"))
   row["eval_seconds"] = float("nan") if failed else result.get("seconds", float("nan"))
@@ -89,6 +93,14 @@ METRIC_BOUNDS = {**{m: (0.0, 1.0) for m in ("precision", "recall", "coverage", "
                                                "images_per_s", "density")}}
 
 
+def _train_seconds(rows: list[dict]) -> stats.Summary:
+  """Per run over seeds; a vmapped cell's seeds share one wall time, reported once."""
+  per_cell = any(r["timed"] == "cell" for r in rows)
+  values = sorted({r["train_seconds"] for r in rows}) if per_cell else [
+      r["train_seconds"] for r in rows]
+  return stats.mean_ci(values, bounds=(0.0, np.inf))
+
+
 def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
   """Per cell: its factors, run counts, and a ``stats.Summary`` of each metric."""
   out = []
@@ -97,8 +109,8 @@ def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
     ok = [r for r in mine if r["status"] == "ok"]
     summary = dict(cell=cell, runs=len(mine), ok=len(ok),
                    steps="/".join(str(n) for n in sorted({r["steps"] for r in mine})),
-                   train_seconds=stats.mean_ci([r["train_seconds"] for r in mine],
-                                               bounds=(0.0, np.inf)),
+                   train_seconds=_train_seconds(mine),
+                   timed="cell" if any(r["timed"] == "cell" for r in mine) else "run",
                    rollbacks=rollback_note(mine))
     for metric in sweep.metrics:
       summary[metric] = stats.mean_ci([r.get(metric, float("nan")) for r in ok],
@@ -324,7 +336,7 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
            "## Per cell (mean ± 95 % t-interval over seeds; mean [low, high] where the "
            "interval is clipped to the metric's range)", "",
            "| " + " | ".join(factors + ["ok/runs"] + list(sweep.metrics)
-                            + ["steps", "train s/run"]) + " |",
+                            + ["steps", "train s/run (cell: vmapped seeds together)"]) + " |",
            "|" + "---|" * (len(factors) + len(sweep.metrics) + 3)]
   rolled = any(s["rollbacks"] != "—" for s in summaries)
   if rolled:
@@ -333,7 +345,8 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
   for s in summaries:
     cells = [describe(s["cell"].factors.get(f, "")) for f in factors]
     cells += [f"{s['ok']}/{s['runs']}"] + [str(s[m]) for m in sweep.metrics]
-    cells += [s["steps"], str(s["train_seconds"])] + ([s["rollbacks"]] if rolled else [])
+    timed = " (cell)" if s["timed"] == "cell" else ""
+    cells += [s["steps"], f"{s['train_seconds']}{timed}"] + ([s["rollbacks"]] if rolled else [])
     lines.append("| " + " | ".join(cells) + " |")
   lines += ["", "Every run is a row of `results.csv`; its directory is its `workdir` column."]
   if rolled:

@@ -22,7 +22,7 @@ import ml_collections
 from ganjax import config as config_lib
 from ganjax.errors import UserError
 
-EVAL_FILE, FAILED_FILE, TIMING_FILE = "eval.json", "failed.json", "sweep_timing.json"
+EVAL_FILE, FAILED_FILE = "eval.json", "failed.json"
 
 
 class Cell(NamedTuple):

@@ -19,8 +19,7 @@ from ganjax import evaluate, report, saved_run, train
 from ganjax.errors import UserError
 from ganjax.preemption import StopOnSignal
 from ganjax.seeds import run_scalar
-from ganjax.sweep import (EVAL_FILE, FAILED_FILE, TIMING_FILE, Run, check_workdir_config, load,
-                          plan, read_json, status)
+from ganjax.sweep import EVAL_FILE, FAILED_FILE, Run, check_workdir_config, load, plan, status
 from ganjax.workdir import WorkdirLock, prepare_workdir, write_atomically
 
 
@@ -40,13 +39,6 @@ class _Evaluators:
     result["seconds"] = time.perf_counter() - start
     write_atomically(os.path.join(workdir, EVAL_FILE), json.dumps(result, indent=2))
     return result
-
-
-def _add_train_seconds(workdir: str, seconds: float) -> None:
-  path = os.path.join(workdir, TIMING_FILE)
-  timing = read_json(path) or {"train_seconds": 0.0}
-  timing["train_seconds"] += seconds
-  write_atomically(path, json.dumps(timing))
 
 
 class Unit(NamedTuple):
@@ -88,11 +80,8 @@ def check_unit(unit: Unit) -> None:
 
 
 def _train_unit(unit: Unit, progress: bool) -> str:
-  """Trains (or resumes) a unit: ``finished``, ``stopped`` (a signal) or ``failed``.
-
-  A vmapped unit's wall time is shared equally by its seeds' ``train_seconds``.
-  """
-  start = time.perf_counter()
+  """Trains (or resumes) a unit: ``finished``, ``stopped`` (a signal) or ``failed``. Its wall
+  time is recorded by ``ganjax.train`` in the unit's workdir (a vmapped unit's: the cell's)."""
   try:
     state = train.train(unit.config, unit.workdir, progress=progress)
   except train.Diverged as e:
@@ -100,9 +89,6 @@ def _train_unit(unit: Unit, progress: bool) -> str:
       write_atomically(os.path.join(run.workdir, FAILED_FILE),
                        json.dumps({"reason": str(e), "seed": run.seed}))
     return "failed"
-  finally:
-    for run in unit.runs:
-      _add_train_seconds(run.workdir, (time.perf_counter() - start) / len(unit.runs))
   finished = int(run_scalar(state.step)) == unit.config.total_steps
   return "finished" if finished else "stopped"
 

@@ -11,6 +11,7 @@ boundary with a checkpoint (``ganjax.preemption``).
 import contextlib
 import os
 import sys
+import time
 
 import ml_collections
 import numpy as np
@@ -27,7 +28,7 @@ from ganjax.preemption import StopOnSignal
 from ganjax.saved_run import check_resume
 from ganjax.seeds import run_scalar, run_seeds, seed_workdirs
 from ganjax.state import GANState
-from ganjax.workdir import WorkdirLock, prepare_workdir, write_atomically
+from ganjax.workdir import WorkdirLock, add_train_seconds, prepare_workdir, write_atomically
 
 
 def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True) -> GANState:
@@ -40,7 +41,15 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
   prepare_workdir(workdir)
   primary = distributed.is_primary()  # the other processes of a multi-host run write nothing
   with WorkdirLock(workdir) if primary else contextlib.nullcontext(), StopOnSignal() as stop:
-    return _train(config, workdir, progress and primary, stop, primary)
+    start, refused = time.perf_counter(), False
+    try:
+      return _train(config, workdir, progress and primary, stop, primary)
+    except UserError as e:  # refused before it trained (a diverged run did train)
+      refused = not isinstance(e, Diverged)
+      raise
+    finally:
+      if primary and not refused:
+        add_train_seconds(workdir, time.perf_counter() - start)
 
 
 def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) -> GANState:

@@ -1,5 +1,6 @@
 """The run directory: checked writable, and locked so that one run at a time uses it."""
 
+import json
 import os
 import socket
 import tempfile
@@ -7,6 +8,8 @@ import tempfile
 from ganjax.errors import UserError
 
 LOCK_FILE = ".lock"
+# Wall time of every `ganjax train` call on the workdir, summed: {"train_seconds", "segments"}.
+TIMING_FILE = "timing.json"
 
 
 def prepare_workdir(workdir: str) -> None:
@@ -34,6 +37,19 @@ def write_atomically(path: str, data: str | bytes) -> None:
     if os.path.exists(tmp):  # a full disk or a bad target leaves nothing behind
       os.remove(tmp)
     raise
+
+
+def add_train_seconds(workdir: str, seconds: float) -> None:
+  """Adds one ``ganjax train`` call's wall time (start-up and compilation included) to the
+  workdir's total, so a run resumed many times is timed over all its segments."""
+  path = os.path.join(workdir, TIMING_FILE)
+  timing = {"train_seconds": 0.0, "segments": 0}
+  if os.path.exists(path):
+    with open(path) as f:
+      timing = json.load(f)
+  timing = {"train_seconds": timing["train_seconds"] + seconds,
+            "segments": timing["segments"] + 1}
+  write_atomically(path, json.dumps(timing))
 
 
 def _alive(pid: int) -> bool:

@@ -43,6 +43,10 @@ def test_resume_is_bit_identical(tiny_config, tmp_path, capsys):
                  "where it runs. Use a new --workdir for a different run"]
   assert json.load(open(tmp_path / "resumed" / "config.json"))["seed"] == 0
   assert run_info(tmp_path / "resumed", capsys) == resumed
+  # Wall time is summed over the run's two segments; the refused call is not one.
+  timing = [json.load(open(tmp_path / d / "timing.json")) for d in ("straight", "resumed")]
+  assert [t["segments"] for t in timing] == [1, 2]
+  assert all(t["train_seconds"] > 0 for t in timing)
 
   run = tmp_path / "straight"
   records = [json.loads(line) for line in open(run / "metrics.jsonl")]

@@ -33,7 +33,7 @@ def get_config():
       metrics=("fid", "g_grad_norm_spread"), eval_num_samples=24, title="tiny sweep")
 """
 # Columns that measure this machine's speed rather than the run's result.
-TIMING_COLUMNS = ("train_seconds", "eval_seconds", "images_per_s")
+TIMING_COLUMNS = ("train_seconds", "eval_seconds", "images_per_s", "timed")
 
 
 @pytest.mark.parametrize("values", [[1.0, 2.0, 3.0, 4.0, 5.0], [0.3, -1.2, 2.5],
@@ -219,6 +219,12 @@ def test_vmapped_seeds_sweep_matches_the_sequential_one(straight_first_cell, tmp
   for r in _results(sequential):
     np.testing.assert_allclose(float(rows[r["sample_every"], r["seed"]]["fid"]), float(r["fid"]),
                                rtol=1e-2)
+  # Vmapped seeds share one wall time: reported once per cell, not split into a fake interval.
+  with open(vmapped / "results.csv") as f:
+    together = list(csv.DictReader(f))
+  assert len(together) == 2 and {r["timed"] for r in together} == {"cell"}
+  assert len({r["train_seconds"] for r in together}) == 1
+  assert " (cell) |" in open(vmapped / "report.md").read()
   # A workdir begun one way is not continued the other way.
   assert cli.main(["sweep", "--config", config, "--workdir", str(vmapped), "--no-progress"]) == 2
   assert "was trained with --vmap-seeds" in capsys.readouterr().err
