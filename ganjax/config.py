@@ -183,12 +183,12 @@ def set_values(config: ml_collections.ConfigDict, values: dict) -> None:
 def validate(config: ml_collections.ConfigDict) -> None:
   """Checks the keys every experiment needs, every numeric key's range (``schema.BOUNDS``),
   every name against its registry and the combinations that exclude each other."""
-  valid = set(flat_keys(config))
-  missing = [k for k in REQUIRED_KEYS if k not in valid]
+  flat = flat_items(config)
+  missing = [k for k in REQUIRED_KEYS if k not in flat]
   if missing:
     raise UserError(f"config lacks required keys: {', '.join(missing)}")
   for key, bounds in BOUNDS.items():
-    value = _value(config, key)
+    value = flat[key]
     if not bounds.holds(value):
       raise UserError(f"config.{key} must be {bounds.text()}{bounds.why}, got {value}")
   if config.latent_distribution not in latents.DISTRIBUTIONS:
@@ -216,12 +216,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
   if guard.action not in NONFINITE_ACTIONS:
     raise UserError(f"config.nonfinite.action must be one of {', '.join(NONFINITE_ACTIONS)}, "
                     f"got {guard.action!r}")
-
-
-def _value(config: ml_collections.ConfigDict, key: str):
-  for part in key.split("."):
-    config = config[part]
-  return config
 
 
 def _validate_names(config: ml_collections.ConfigDict) -> None:

@@ -94,6 +94,7 @@ class Progress:
     self.bar = tqdm(total=config.total_steps, initial=start, disable=not show, unit="step",
                     dynamic_ncols=True)
     self.tick, self.tick_step = time.perf_counter(), start
+    self.g_schedule = factory.learning_rate_schedule(config.optimizer.g, config.total_steps)
 
   def rewind(self, step: int) -> None:
     """Restarts the count at ``step`` (a rollback), forgetting the records after it."""
@@ -115,8 +116,7 @@ class Progress:
         # each run's own images/s (all seeds together: × num_seeds)
         "images_per_s": (step - self.tick_step) * c.batch_size / (now - self.tick),
         "lr_scale": lr_scale,
-        "g_learning_rate": lr_scale * float(
-            factory.learning_rate_schedule(c.optimizer.g, c.total_steps)(step - 1))}
+        "g_learning_rate": lr_scale * float(self.g_schedule(step - 1))}
     self.tick, self.tick_step = now, step
     for writer, scalars in zip(self.writers, logged):
       writer.scalars(step, {**scalars, **shared})

@@ -23,8 +23,8 @@ import numpy as np
 
 from ganjax import stats
 from ganjax.logging import read_metrics
-from ganjax.sweep import EVAL_FILE, FAILED_FILE, Sweep, read_json, describe
-from ganjax.workdir import TIMING_FILE, write_atomically
+from ganjax.sweep import EVAL_FILE, FAILED_FILE, Sweep, describe
+from ganjax.workdir import TIMING_FILE, read_json, write_atomically
 
 EVAL_COLUMNS = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score",
                 "classes_generated", "class_kl", "sharpness_fake", "sharpness_real")
@@ -93,9 +93,8 @@ METRIC_BOUNDS = {**{m: (0.0, 1.0) for m in ("precision", "recall", "coverage", "
                                                "images_per_s", "density")}}
 
 
-def _train_seconds(rows: list[dict]) -> stats.Summary:
+def _train_seconds(rows: list[dict], per_cell: bool) -> stats.Summary:
   """Per run over seeds; a vmapped cell's seeds share one wall time, reported once."""
-  per_cell = any(r["timed"] == "cell" for r in rows)
   values = sorted({r["train_seconds"] for r in rows}) if per_cell else [
       r["train_seconds"] for r in rows]
   return stats.mean_ci(values, bounds=(0.0, np.inf))
@@ -107,10 +106,11 @@ def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
   for cell in sweep.cells:
     mine = [r for r in rows if all(r.get(k) == v for k, v in cell.factors.items())]
     ok = [r for r in mine if r["status"] == "ok"]
+    per_cell = any(r["timed"] == "cell" for r in mine)
     summary = dict(cell=cell, runs=len(mine), ok=len(ok),
                    steps="/".join(str(n) for n in sorted({r["steps"] for r in mine})),
-                   train_seconds=_train_seconds(mine),
-                   timed="cell" if any(r["timed"] == "cell" for r in mine) else "run",
+                   train_seconds=_train_seconds(mine, per_cell),
+                   timed="cell" if per_cell else "run",
                    rollbacks=rollback_note(mine))
     for metric in sweep.metrics:
       summary[metric] = stats.mean_ci([r.get(metric, float("nan")) for r in ok],

@@ -21,6 +21,7 @@ import ml_collections
 
 from ganjax import config as config_lib
 from ganjax.errors import UserError
+from ganjax.workdir import read_json
 
 EVAL_FILE, FAILED_FILE = "eval.json", "failed.json"
 
@@ -141,13 +142,6 @@ def _comparable(config_json: dict) -> dict:
     config_json["data"].pop("image_shape", None)
   config_json.pop("distributed", None)
   return config_json
-
-
-def read_json(path: str):
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
 
 
 def check_same_config(run: Run) -> None:

@@ -39,14 +39,19 @@ def write_atomically(path: str, data: str | bytes) -> None:
     raise
 
 
+def read_json(path: str):
+  """The JSON value in ``path``; None when there is no such file."""
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
 def add_train_seconds(workdir: str, seconds: float) -> None:
   """Adds one ``ganjax train`` call's wall time (start-up and compilation included) to the
   workdir's total, so a run resumed many times is timed over all its segments."""
   path = os.path.join(workdir, TIMING_FILE)
-  timing = {"train_seconds": 0.0, "segments": 0}
-  if os.path.exists(path):
-    with open(path) as f:
-      timing = json.load(f)
+  timing = read_json(path) or {"train_seconds": 0.0, "segments": 0}
   timing = {"train_seconds": timing["train_seconds"] + seconds,
             "segments": timing["segments"] + 1}
   write_atomically(path, json.dumps(timing))

@@ -80,10 +80,9 @@ def _orthogonal_gradient(lr, cfg):
 SCHEDULES = ("constant", "cosine", "linear")
 
 
-def check(cfg: ml_collections.ConfigDict, key: str = "optimizer") -> None:
+def _check(cfg: ml_collections.ConfigDict, key: str) -> None:
   """Fails in one line on an optimizer or schedule name that is not registered, or a
-  learning rate that is not positive."""
-  cfg = schema.filled(cfg, "optimizer")
+  learning rate that is not positive (``cfg`` filled from the schema)."""
   check_choice(f"{key}.name", cfg.name, sorted(OPTIMIZERS))
   check_choice(f"{key}.schedule", cfg.schedule, SCHEDULES)
   if cfg.learning_rate <= 0:
@@ -114,8 +113,8 @@ def make(cfg: ml_collections.ConfigDict, total_steps: int,
          key: str = "optimizer") -> optax.GradientTransformation:
   """Builds the optimizer that ``cfg`` (``config.<key>``: optimizer.g or .d) describes.
   Building is cheap (nothing compiles), so ``config.validate`` builds both to check them."""
-  check(cfg, key)
   cfg = schema.filled(cfg, "optimizer")
+  _check(cfg, key)
   try:
     tx = OPTIMIZERS[cfg.name](learning_rate_schedule(cfg, total_steps), cfg)
   except ValueError as e:  # a transform refusing a hyper-parameter is a config error
