@@ -6,8 +6,8 @@ respect to input and kernel), XLA:CPU against PyTorch eager in the same process.
 The generator's stride-2 layers run as ganjax computes them (sub-pixel: a 3×3 convolution
 to 4× the channels) and as PyTorch does (5×5 transposed convolution); the discriminator's
 see real and fake images in one batch of 2 × batch. Each layer runs through
-``models.convolution.conv_general_dilated("auto")``, as the DCGAN nets do (Winograd or im2col on
-the CPU where it pays), and also with XLA's convolution alone (``xla_ms``). Prints one JSON
+``ganjax.cpu.convolution.conv_general_dilated`` with the fast paths on, as the DCGAN nets do
+on the CPU (Winograd or im2col where it pays), and off: XLA's convolution alone (``xla_ms``). Prints one JSON
 line per layer with the times and ``torch_over_jax`` (> 1: ganjax is faster), then the sums. Needs torch
 (``pip install '.[bench]'``); run it on a quiet machine.
 """
@@ -21,8 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganjax.timing import median_seconds
-from ganjax.host_memory import retain_freed_memory
-from ganjax.models.convolution import conv_general_dilated
+from ganjax import cpu
+from ganjax.cpu.convolution import conv_general_dilated
+from ganjax.cpu.host_memory import retain_freed_memory
 
 # (name, input size, in channels, (XLA out channels, kernel, stride), (torch out channels,
 #  kernel, stride, transposed), batch multiple)
@@ -35,20 +36,21 @@ LAYERS = [
 ]
 
 
-def jax_seconds(algorithm, batch, size, cin, cout, kernel, stride, repeats) -> float:
+def jax_seconds(fast_paths, batch, size, cin, cout, kernel, stride, repeats) -> float:
   rng = np.random.default_rng(0)
   x = jnp.asarray(rng.standard_normal((batch, size, size, cin)), jnp.float32)
   w = jnp.asarray(0.05 * rng.standard_normal((kernel, kernel, cin, cout)), jnp.float32)
 
   def loss(x, w):
-    y = conv_general_dilated(algorithm)(x, w, (stride, stride), "SAME",
-                                        dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    y = conv_general_dilated(x, w, (stride, stride), "SAME",
+                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
     return jnp.sum(y * y)
 
   grads = jax.jit(jax.grad(loss, argnums=(0, 1)))
-  fn = lambda: jax.block_until_ready(grads(x, w))  # noqa: E731
-  fn()
-  return median_seconds(fn, 10, repeats)
+  with cpu.fast_paths(fast_paths):
+    fn = lambda: jax.block_until_ready(grads(x, w))  # noqa: E731
+    fn()
+    return median_seconds(fn, 10, repeats)
 
 
 def torch_seconds(torch, batch, size, cin, cout, kernel, stride, transposed, repeats) -> float:
@@ -77,8 +79,8 @@ def main():
   total = {"jax": 0.0, "xla": 0.0, "torch": 0.0}
   for name, size, cin, ours, ref, multiple in LAYERS:
     batch = args.batch * multiple
-    times = {"jax": jax_seconds("auto", batch, size, cin, *ours, args.repeats),
-             "xla": jax_seconds("xla", batch, size, cin, *ours, args.repeats),
+    times = {"jax": jax_seconds("on", batch, size, cin, *ours, args.repeats),
+             "xla": jax_seconds("off", batch, size, cin, *ours, args.repeats),
              "torch": torch_seconds(torch, batch, size, cin, *ref, args.repeats)}
     for k, t in times.items():
       total[k] += t

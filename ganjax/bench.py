@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ganjax import config as config_lib
-from ganjax import data, latents
+from ganjax import cpu, data, latents
 from ganjax.parallel import DataParallel
 from ganjax.timing import median_seconds
 
@@ -31,21 +31,20 @@ MATMUL_N = 2048
 
 
 def model_config(model: str, batch: int, upsample: str = "subpixel",
-                 compute_dtype: str = "float32", conv_algorithm: str = "auto"):
+                 compute_dtype: str = "float32", fast_paths: str = "auto"):
   """The benchmarked experiment: the tutorial DCGAN or the MLP GAN, Adam 2e-4 β1 0.5, its
-  matmuls and convolutions in ``compute_dtype`` (parameters stay float32), the DCGAN's
-  convolutions (generator and discriminator) by ``conv_algorithm``."""
+  matmuls and convolutions in ``compute_dtype`` (parameters stay float32), with the CPU
+  fast paths ``fast_paths`` (``ganjax.cpu``)."""
   config = config_lib.base_config()
   if model == "dcgan":
     config.model = config_lib.dcgan28_model(width=64, kernel_size=5)
     config.model.generator.upsample = upsample
-    config.model.generator.conv_algorithm = conv_algorithm
-    config.model.discriminator.conv_algorithm = conv_algorithm
   elif model == "mlp":
     config.model = config_lib.mlp_model()
   else:
     raise ValueError(f"unknown bench model {model!r}; choose dcgan or mlp")
   config.model.compute_dtype = compute_dtype
+  config.fast_paths = fast_paths
   config.data.name = "fashion_mnist"
   config.batch_size = batch
   config.data.image_shape = (28, 28, 1)
@@ -93,7 +92,7 @@ def bench_step(name: str, config, steps: int, repeats: int, peak_gflops: float,
             "ms_per_step": round(1e3 * seconds, 2), "batch": config.batch_size,
             "parallel": f"{mode}x{parallel.num_devices}",
             # Pages the kernel maps in per step; thousands mean freed buffers went back to
-            # it (see ganjax.host_memory).
+            # it (see ganjax.cpu.host_memory).
             "minor_page_faults_per_step": round(faults / (steps * repeats))}
   if checkpoint_every:
     result.update(checkpoint_overhead(parallel, holder, one_step, steps, seconds,
@@ -221,8 +220,9 @@ def bench_pipeline(config, steps: int, on_device: bool = False) -> dict:
 def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 3,
         compare: str | None = None, upsample: str = "subpixel", mode: str = "shard_map",
         devices: int = 1, num_seeds: int = 8, compute_dtype: str = "float32",
-        conv_algorithm: str = "auto", emit=print) -> list[dict]:
-  """Every measurement, each passed to ``emit`` as a JSON line as soon as it is taken:
+        fast_paths: str = "auto", emit=print) -> list[dict]:
+  """Every measurement, each passed to ``emit`` as a JSON line as soon as it is taken, the
+  models' with the CPU fast paths ``fast_paths`` (``ganjax.cpu``):
 
   * ``dcgan_step``: one D and one G Adam update of the 28×28 DCGAN of TensorFlow's tutorial
     (Dense 7·7·256 → 128 s1 → 64 s2 → 1 s2; D conv 64 s2 → conv 128 s2 → logit; 5×5 kernels),
@@ -247,16 +247,17 @@ def run(model: str = "dcgan", batch: int = 128, steps: int = 20, repeats: int = 
        "images_per_s": None, "devices": [d.device_kind for d in jax.local_devices()][:1],
        "cpu_count": os.cpu_count(), "jax": jax.__version__, "compute_dtype": compute_dtype})
   models = ("dcgan", "mlp") if model == "all" else (model,)
-  dcgan = model_config("dcgan", batch, upsample, compute_dtype, conv_algorithm)
-  for name in models:
-    config = model_config(name, batch, upsample, compute_dtype, conv_algorithm)
-    out(bench_step(f"{name}_step", config, steps, repeats, peak, mode, devices,
-                   checkpoint_every=config.ckpt_every if name == "dcgan" else 0))
-  if "mlp" in models:
-    mlp = model_config("mlp", batch, compute_dtype=compute_dtype)
-    out(bench_seeds("mlp_seeds_vmap", mlp, num_seeds, steps, repeats))
-  if "dcgan" in models:
-    out(bench_sampling(dcgan, max(2, steps // 4), repeats))
+  dcgan = model_config("dcgan", batch, upsample, compute_dtype, fast_paths)
+  with cpu.fast_paths(fast_paths):
+    for name in models:
+      config = model_config(name, batch, upsample, compute_dtype, fast_paths)
+      out(bench_step(f"{name}_step", config, steps, repeats, peak, mode, devices,
+                     checkpoint_every=config.ckpt_every if name == "dcgan" else 0))
+    if "mlp" in models:
+      mlp = model_config("mlp", batch, compute_dtype=compute_dtype, fast_paths=fast_paths)
+      out(bench_seeds("mlp_seeds_vmap", mlp, num_seeds, steps, repeats))
+    if "dcgan" in models:
+      out(bench_sampling(dcgan, max(2, steps // 4), repeats))
   out(bench_pipeline(dcgan, 4 * steps))
   out(bench_pipeline(dcgan, 4 * steps, on_device=True))
   if compare == "torch" and "dcgan" in models:

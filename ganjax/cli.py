@@ -29,7 +29,7 @@ def cmd_train(args, overrides) -> None:
 def cmd_sample(args, overrides) -> None:
   import jax.numpy as jnp
 
-  from ganjax import experiment, logging, saved_run
+  from ganjax import cpu, experiment, logging, saved_run
   if args.num <= 0:
     raise UserError(f"--num must be positive, got {args.num}")
   if os.path.isdir(args.out):
@@ -47,7 +47,9 @@ def cmd_sample(args, overrides) -> None:
     labels = jnp.full((args.num,), args.label, jnp.int32)
   z = experiment.fixed_latents(exp.config, args.num, seed=args.seed)
   try:
-    logging.save_image(args.out, experiment.sample_grid(exp, state, z, labels))
+    with cpu.fast_paths(exp.config.fast_paths):
+      grid = experiment.sample_grid(exp, state, z, labels)
+    logging.save_image(args.out, grid)
   except OSError as e:
     raise UserError(f"--out {args.out} cannot be written ({e.strerror}); choose another path")
   print(json.dumps({"out": args.out, "num": args.num, "step": int(state.step),
@@ -79,7 +81,7 @@ def cmd_bench(args, overrides) -> None:
                     "(--devices >= 0)")
   bench.run(args.model, args.batch, args.steps, args.repeats, args.compare, args.upsample,
             args.parallel, args.devices, args.num_seeds, args.compute_dtype,
-            args.conv_algorithm)
+            args.fast_paths)
 
 
 def run_info(workdir: str) -> dict:
@@ -155,9 +157,9 @@ def parser() -> argparse.ArgumentParser:
                  help="also time the PyTorch eager DCGAN and print the ratio")
   b.add_argument("--upsample", default="subpixel", choices=("subpixel", "conv_transpose"),
                  help="the DCGAN generator's upsampling")
-  b.add_argument("--conv-algorithm", default="auto",
-                 choices=("auto", "xla", "winograd", "im2col"),
-                 help="the DCGAN's convolutions (auto: Winograd or im2col on the CPU)")
+  b.add_argument("--fast-paths", default="auto", choices=("auto", "on", "off"),
+                 help="the CPU fast paths: Winograd and im2col convolutions, unrolled "
+                      "Threefry (auto: on the CPU)")
   b.add_argument("--parallel", default="shard_map", choices=("shard_map", "pmap"))
   b.add_argument("--devices", type=int, default=1, help="local devices (0: all)")
   b.add_argument("--compute-dtype", default="float32", choices=("float32", "bfloat16"),
@@ -173,7 +175,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-  from ganjax.host_memory import retain_freed_memory
+  from ganjax.cpu.host_memory import retain_freed_memory
   retain_freed_memory()  # before JAX starts its threads
   from ganjax.config import split_cli_overrides
   argv = sys.argv[1:] if argv is None else list(argv)

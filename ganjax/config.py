@@ -13,7 +13,7 @@ import sys
 
 import ml_collections
 
-from ganjax import data, latents, models, objectives, parallel
+from ganjax import cpu, data, latents, models, objectives, parallel
 from ganjax.errors import UserError, check_choice
 from ganjax.optim import factory
 # The schema's builders, for experiment configs (``from ganjax.config import base_config``).
@@ -226,6 +226,7 @@ def _validate_names(config: ml_collections.ConfigDict) -> None:
     factory.make(config.optimizer[player], config.total_steps, f"optimizer.{player}")
   check_choice("data.source", config.data.source, data.SOURCES)
   check_choice("parallel.mode", config.parallel.mode, parallel.MODES)
+  check_choice("fast_paths", config.fast_paths, cpu.SETTINGS)
 
 
 def _validate_loss(loss: ml_collections.ConfigDict) -> None:

@@ -14,7 +14,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from ganjax import data, feature_net, latents, metrics
+from ganjax import cpu, data, feature_net, latents, metrics
 from ganjax.experiment import sample_images
 from ganjax.metrics import features as features_lib
 from ganjax.metrics import inception
@@ -91,7 +91,8 @@ def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bo
   """
   start_time = time.perf_counter()
   exp, state = load_run(workdir)
-  result = Evaluator(exp.config.data, num_samples, progress, inception_weights)(exp, state, seed)
+  with cpu.fast_paths(exp.config.fast_paths):
+    result = Evaluator(exp.config.data, num_samples, progress, inception_weights)(exp, state, seed)
   result["seconds"] = time.perf_counter() - start_time
   write_atomically(os.path.join(workdir, "eval.json"), json.dumps(result, indent=2))
   return result

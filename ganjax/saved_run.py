@@ -35,7 +35,8 @@ def read_config(run_dir: str) -> ml_collections.ConfigDict | None:
 # paths, the non-finite guard). Anything else would change what the checkpoint means.
 RESUMABLE_KEYS = ("total_steps", "log_every", "ckpt_every", "sample_every", "num_sample_images",
                   "eval_every", "eval_num_samples", "keep_checkpoints", "log_layer_norms",
-                  "data.on_device", "data.download", "data.path", "data.image_shape")
+                  "data.on_device", "data.download", "data.path", "data.image_shape",
+                  "fast_paths")
 RESUMABLE_GROUPS = ("parallel.", "distributed.", "nonfinite.")
 
 
@@ -48,7 +49,7 @@ def check_resume(workdir: str, config: ml_collections.ConfigDict) -> None:
   def comparable(c):
     flat = config_lib.flat_items(json.loads(c.to_json()))
     return {k: v for k, v in flat.items() if k not in RESUMABLE_KEYS
-            and not k.startswith(RESUMABLE_GROUPS) and not k.endswith(".conv_algorithm")}
+            and not k.startswith(RESUMABLE_GROUPS)}
   before, now = comparable(saved), comparable(config)
   # Keys only the saved config has are ones today's schema dropped (a run made before).
   differ = [k for k in sorted(now) if k not in before or before[k] != now[k]]

@@ -73,6 +73,7 @@ def with_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDic
   schema (:func:`base_config`, :func:`model_keys`, :func:`optimizer_config`) is the one place
   defaults live: library code reads keys directly, and an older run's ``config.json`` loads
   with today's defaults. The nets' own groups (``model.generator``/``discriminator``) stay."""
+  _move_conv_algorithm(config)
   schema = base_config()
   schema.model = ml_collections.ConfigDict(model_keys())
   # Each optimizer group is filled by its own optimizer's schema, not by the default Adam's.
@@ -81,6 +82,18 @@ def with_defaults(config: ml_collections.ConfigDict) -> ml_collections.ConfigDic
   for player in ("g", "d"):
     _fill(config.optimizer[player], _optimizer_schema(config.optimizer[player]))
   return config
+
+
+def _move_conv_algorithm(config: ml_collections.ConfigDict) -> None:
+  """Configs written before ``config.fast_paths`` chose a convolution algorithm per net:
+  ``xla`` meant the fast paths off, ``winograd``/``im2col`` on, ``auto`` as today."""
+  model = config.model if "model" in config else {}
+  for group in [model[net] for net in ("generator", "discriminator") if net in model]:
+    if "conv_algorithm" in group:
+      algorithm = group.conv_algorithm
+      del group["conv_algorithm"]
+      if "fast_paths" not in config:
+        config.fast_paths = {"auto": "auto", "xla": "off"}.get(algorithm, "on")
 
 
 def filled(group: ml_collections.ConfigDict, schema: str) -> ml_collections.ConfigDict:
@@ -175,6 +188,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.latent_distribution = "normal"  # or "uniform" (U(−1, 1)), "uniform01"; ganjax.latents
   c.ema_decay = 0.0               # > 0 keeps an EMA of the generator for sampling
   c.d_ema_decay = 0.0             # > 0 keeps an EMA of D (a semi-supervised D tests with it)
+  # The CPU fast paths (ganjax.cpu): auto (on when JAX computes on the CPU), on or off.
+  c.fast_paths = "auto"
   c.log_every = 50
   c.log_layer_norms = False       # per-layer gradient and update norms in the metrics
   c.ckpt_every = 500

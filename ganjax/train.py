@@ -16,7 +16,7 @@ import time
 import ml_collections
 import numpy as np
 
-from ganjax import data, distributed
+from ganjax import cpu, data, distributed
 from ganjax import hooks as hooks_lib
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
@@ -40,7 +40,8 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
   distributed.initialize(config)
   prepare_workdir(workdir)
   primary = distributed.is_primary()  # the other processes of a multi-host run write nothing
-  with WorkdirLock(workdir) if primary else contextlib.nullcontext(), StopOnSignal() as stop:
+  with (WorkdirLock(workdir) if primary else contextlib.nullcontext(), StopOnSignal() as stop,
+        cpu.fast_paths(config.fast_paths)):
     start, refused = time.perf_counter(), False
     try:
       return _train(config, workdir, progress and primary, stop, primary)

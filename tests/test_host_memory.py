@@ -13,7 +13,7 @@ import pytest
 # buffer; prints the minor page faults of each of twenty executions after two warm-ups.
 PROGRAM = """
 import json, resource
-from ganjax.host_memory import retain_freed_memory
+from ganjax.cpu.host_memory import retain_freed_memory
 applied = retain_freed_memory()
 import jax, jax.numpy as jnp
 f = jax.jit(lambda a, b: jnp.tanh(a @ b) @ b.T)

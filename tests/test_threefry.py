@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ganjax.models import threefry
+from ganjax.cpu import threefry
 from ganjax.models.layers import Dropout
 
 SHAPES = [(1,), (7,), (3, 5), (4, 14, 14, 64)]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import assert_conv_equals
 
-from ganjax.models.winograd import (POINTS, TILE, strided_winograd_conv2d, winograd_conv2d,
+from ganjax.cpu.winograd import (POINTS, TILE, strided_winograd_conv2d, winograd_conv2d,
                                     winograd_matrices)
 
 DN = ("NHWC", "HWIO", "NHWC")

@@ -24,7 +24,6 @@ from ganjax.models.layers import UPSAMPLE_MODES
 from ganjax.models.mlp import MLPDiscriminator, MLPGenerator
 from ganjax.models.resnet import ResNetDiscriminator, ResNetGenerator
 from ganjax.models.style import StyleGenerator
-from ganjax.models.convolution import CONV_ALGORITHMS
 
 COMPUTE_DTYPES = ("float32", "bfloat16")
 HALF_PRECISION_MODELS = ("mlp", "dcgan")  # the nets that take a ``dtype``
@@ -48,7 +47,7 @@ def _kwargs(section) -> dict:
 
 def check(model: ml_collections.ConfigDict) -> None:
   """Fails in one line on a name ``config.model`` may not take: the model, its conditioning,
-  compute dtype, convolution algorithm or upsampling (run by ``config.validate`` too)."""
+  compute dtype or upsampling (run by ``config.validate`` too)."""
   model = schema.filled(model, "model")
   check_choice("model.name", model.name, list(MODELS))
   check_choice("model.conditioning", model.conditioning, CONDITIONINGS)
@@ -56,12 +55,9 @@ def check(model: ml_collections.ConfigDict) -> None:
   if model.compute_dtype != "float32" and model.name not in HALF_PRECISION_MODELS:
     raise UserError(f"config.model.compute_dtype={model.compute_dtype} is built for the "
                     f"{' and '.join(HALF_PRECISION_MODELS)} models, not {model.name!r}")
-  nets = {net: model.get(net, {}) for net in ("generator", "discriminator")}
-  for net, keys in nets.items():
-    if "conv_algorithm" in keys:
-      check_choice(f"model.{net}.conv_algorithm", keys["conv_algorithm"], CONV_ALGORITHMS)
-  if "upsample" in nets["generator"]:
-    check_choice("model.generator.upsample", nets["generator"]["upsample"], UPSAMPLE_MODES)
+  generator = model.get("generator", {})
+  if "upsample" in generator:
+    check_choice("model.generator.upsample", generator["upsample"], UPSAMPLE_MODES)
 
 
 def build(model: ml_collections.ConfigDict, image_shape, axis_name: str | None = "batch"):

@@ -5,9 +5,8 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from ganjax.models.convolution import conv_general_dilated
-from ganjax.models.layers import (Dropout, GaussianNoise, Upsample, activation, batch_norm,
-                                  spectrally_normalized, with_condition_planes)
+from ganjax.models.layers import (Conv, Dropout, GaussianNoise, Upsample, activation,
+                                  batch_norm, spectrally_normalized, with_condition_planes)
 
 
 class DCGANGenerator(nn.Module):
@@ -23,7 +22,6 @@ class DCGANGenerator(nn.Module):
   strides: Sequence[int] = (1, 2, 2)
   kernel_size: int = 5
   upsample: str = "subpixel"
-  conv_algorithm: str = "auto"  # see models.convolution
   activation: str = "leaky_relu"
   output_activation: str = "tanh"
   batch_norm: bool = True
@@ -50,8 +48,7 @@ class DCGANGenerator(nn.Module):
     for i, (feat, stride) in enumerate(zip(out_features, self.strides)):
       last = i == len(out_features) - 1
       x = Upsample(feat, self.kernel_size, stride, self.upsample,
-                   use_bias=last or not self.batch_norm, dtype=self.dtype,
-                   conv_algorithm=self.conv_algorithm)(x)
+                   use_bias=last or not self.batch_norm, dtype=self.dtype)(x)
       x = activation(self.output_activation)(x) if last else norm_act(x)
     return x.astype(jnp.float32)
 
@@ -71,7 +68,6 @@ class DCGANDiscriminator(nn.Module):
   dropout: float = 0.3
   input_noise_std: float = 0.0
   noise_std: float = 0.0
-  conv_algorithm: str = "auto"  # see models.convolution
   dtype: str = "float32"  # computation dtype; the logit and features are returned as float32
   axis_name: str | None = None
 
@@ -86,9 +82,8 @@ class DCGANDiscriminator(nn.Module):
     x = with_condition_planes(GaussianNoise(self.input_noise_std)(x, train), condition)
     for i, feat in enumerate(self.features):
       normed = self.batch_norm and i > 0  # batch norm cancels a bias, so none is made
-      conv = nn.Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed,
-                     dtype=self.dtype,
-                     conv_general_dilated=conv_general_dilated(self.conv_algorithm))
+      conv = Conv(feat, (k, k), strides=(2, 2), padding="SAME", use_bias=not normed,
+                  dtype=self.dtype)
       x = spectrally_normalized(conv, self.spectral_norm, train)(x)
       if normed:
         x = batch_norm(train, self.axis_name, dtype=self.dtype)(x)

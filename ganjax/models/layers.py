@@ -7,8 +7,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ganjax.models import threefry
-from ganjax.models.convolution import conv_general_dilated
+from ganjax import cpu
+from ganjax.cpu import convolution, threefry
 
 UPSAMPLE_MODES = ("conv_transpose", "subpixel", "resize_conv")
 
@@ -25,6 +25,13 @@ ACTIVATIONS = {
 def activation(name: str):
   """Looks up an activation function by config name."""
   return ACTIVATIONS[name]
+
+
+def Conv(*args, **kwargs) -> nn.Conv:  # noqa: N802 (a module factory, named as the module)
+  """``nn.Conv`` computed by ``ganjax.cpu.convolution``: Winograd or im2col where the CPU fast
+  paths are on (``config.fast_paths``), XLA's convolution elsewhere. Same parameters and
+  module name as ``nn.Conv``; every model builds its convolutions with it."""
+  return nn.Conv(*args, conv_general_dilated=convolution.conv_general_dilated, **kwargs)
 
 
 def depth_to_space(x: jax.Array, block: int) -> jax.Array:
@@ -113,8 +120,6 @@ class Upsample(nn.Module):
       transposed-conv weight gradient.
     resize_conv: nearest-neighbour resize, then a convolution (Odena et al. 2016,
       "Deconvolution and checkerboard artifacts").
-  ``conv_algorithm`` picks how the (non-transposed) convolutions are computed: see
-  ``convolution.conv_general_dilated``.
   """
   features: int
   kernel_size: int = 5
@@ -122,14 +127,12 @@ class Upsample(nn.Module):
   mode: str = "subpixel"
   use_bias: bool = True
   dtype: str = "float32"  # computation dtype; parameters stay float32
-  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x):
     k, s = self.kernel_size, self.stride
     dt = self.dtype
-    conv = functools.partial(nn.Conv, padding="SAME", use_bias=self.use_bias, dtype=dt,
-                             conv_general_dilated=conv_general_dilated(self.conv_algorithm))
+    conv = functools.partial(Conv, padding="SAME", use_bias=self.use_bias, dtype=dt)
     if self.mode == "conv_transpose":
       return nn.ConvTranspose(self.features, (k, k), strides=(s, s), padding="SAME",
                               use_bias=self.use_bias, dtype=dt)(x)
@@ -148,8 +151,8 @@ class Upsample(nn.Module):
 
 
 class Dropout(nn.Module):
-  """Flax's ``nn.Dropout`` with its mask drawn by ``threefry.bernoulli``: the same masks,
-  bit for bit (same module name, same ``dropout`` RNG stream), ~7× faster on the CPU.
+  """Flax's ``nn.Dropout``, the same masks bit for bit (same module name, same ``dropout`` RNG
+  stream), drawn by ``threefry.bernoulli`` where the CPU fast paths are on.
   Zeroes each entry with probability ``rate`` in training and scales the rest by
   1 / (1 − rate) (Srivastava et al. 2014); the identity when ``deterministic``."""
   rate: float
@@ -162,22 +165,24 @@ class Dropout(nn.Module):
     if self.rate == 1.0:
       return jnp.zeros_like(x)
     keep = 1.0 - self.rate
-    mask = threefry.bernoulli(self.make_rng("dropout"), keep, x.shape)
+    bernoulli = threefry.bernoulli if cpu.enabled() else jax.random.bernoulli
+    mask = bernoulli(self.make_rng("dropout"), keep, x.shape)
     return jax.lax.select(mask, x / keep, jnp.zeros_like(x))
 
 
 class GaussianNoise(nn.Module):
   """x + N(0, std²) in training, x in evaluation: the discriminator regulariser of Salimans et
   al. 2016 (their MNIST D adds σ = 0.3 to the input and 0.5 before every hidden layer),
-  after the ladder networks of Rasmus et al. 2015. Draws from the ``noise`` RNG stream, by
-  ``threefry.normal`` (jax.random.normal's values, faster on the CPU)."""
+  after the ladder networks of Rasmus et al. 2015. Draws from the ``noise`` RNG stream
+  (``threefry.normal``, ``jax.random.normal``'s values, where the CPU fast paths are on)."""
   std: float
 
   @nn.compact
   def __call__(self, x, train: bool):
     if not train or self.std == 0:
       return x
-    return x + self.std * threefry.normal(self.make_rng("noise"), x.shape, x.dtype)
+    normal = threefry.normal if cpu.enabled() else jax.random.normal
+    return x + self.std * normal(self.make_rng("noise"), x.shape, x.dtype)
 
 
 def spectrally_normalized(layer: nn.Module, enabled: bool, train: bool):

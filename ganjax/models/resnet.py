@@ -17,9 +17,8 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from ganjax.models.layers import (activation, batch_norm, spectrally_normalized,
+from ganjax.models.layers import (Conv, activation, batch_norm, spectrally_normalized,
                                   with_condition_planes)
-from ganjax.models.convolution import conv_general_dilated
 
 
 def _upsample2(x):
@@ -31,17 +30,14 @@ def _pool2(x):
 
 
 class _Conv(nn.Module):
-  """A SAME convolution, spectrally normalised when asked, computed by ``conv_algorithm``
-  (see ``convolution.conv_general_dilated``)."""
+  """A SAME convolution, spectrally normalised when asked."""
   features: int
   kernel: int
   spectral_norm: bool
-  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, train: bool):
-    conv = nn.Conv(self.features, (self.kernel, self.kernel), padding="SAME",
-                   conv_general_dilated=conv_general_dilated(self.conv_algorithm))
+    conv = Conv(self.features, (self.kernel, self.kernel), padding="SAME")
     return spectrally_normalized(conv, self.spectral_norm, train)(x)
 
 
@@ -69,13 +65,11 @@ class GeneratorBlock(nn.Module):
   features: int
   spectral_norm: bool = False
   axis_name: str | None = None
-  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, condition, train: bool):
     norm = [ConditionalBatchNorm(self.spectral_norm, self.axis_name) for _ in range(2)]
-    conv = functools.partial(_Conv, spectral_norm=self.spectral_norm,
-                             conv_algorithm=self.conv_algorithm)
+    conv = functools.partial(_Conv, spectral_norm=self.spectral_norm)
     h = nn.relu(norm[0](x, condition, train))
     h = conv(self.features, 3)(_upsample2(h), train)
     h = nn.relu(norm[1](h, condition, train))
@@ -88,12 +82,10 @@ class DiscriminatorBlock(nn.Module):
   downsample: bool
   first: bool = False
   spectral_norm: bool = True
-  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, train: bool):
-    conv = functools.partial(_Conv, spectral_norm=self.spectral_norm,
-                             conv_algorithm=self.conv_algorithm)
+    conv = functools.partial(_Conv, spectral_norm=self.spectral_norm)
     h = x if self.first else nn.relu(x)  # the first block sees raw pixels
     h = nn.relu(conv(self.features, 3)(h, train))
     h = conv(self.features, 3)(h, train)
@@ -123,7 +115,6 @@ class ResNetGenerator(nn.Module):
   num_classes: int = 0
   embed_dim: int = 128
   axis_name: str | None = None
-  conv_algorithm: str = "auto"  # see models.convolution
 
   @property
   def takes_labels(self) -> bool:
@@ -145,10 +136,9 @@ class ResNetGenerator(nn.Module):
       shared = nn.Embed(self.num_classes, self.embed_dim, name="shared_embedding")(labels)
       condition = jnp.concatenate([shared, z], axis=-1)
     for _ in range(blocks):
-      x = GeneratorBlock(ch, self.spectral_norm, self.axis_name,
-                         self.conv_algorithm)(x, condition, train)
+      x = GeneratorBlock(ch, self.spectral_norm, self.axis_name)(x, condition, train)
     x = nn.relu(batch_norm(train, self.axis_name)(x))
-    x = _Conv(self.image_shape[-1], 3, self.spectral_norm, self.conv_algorithm)(x, train)
+    x = _Conv(self.image_shape[-1], 3, self.spectral_norm)(x, train)
     return activation(self.output_activation)(x)
 
 
@@ -156,7 +146,6 @@ class ResNetDiscriminator(nn.Module):
   channels: int = 128
   downsample: Sequence[bool] = (True, True, False, False)
   spectral_norm: bool = True
-  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, train: bool = True, condition=None, return_features: bool = False):
@@ -165,8 +154,7 @@ class ResNetDiscriminator(nn.Module):
     x = with_condition_planes(x, condition)
     for i, down in enumerate(self.downsample):
       x = DiscriminatorBlock(self.channels, down, first=i == 0,
-                             spectral_norm=self.spectral_norm,
-                             conv_algorithm=self.conv_algorithm)(x, train)
+                             spectral_norm=self.spectral_norm)(x, train)
     features = jnp.sum(nn.relu(x), axis=(1, 2))  # global sum pooling
     logit = spectrally_normalized(nn.Dense(1), self.spectral_norm, train)(features)[:, 0]
     return (logit, features) if return_features else logit

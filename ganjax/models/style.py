@@ -12,7 +12,6 @@ Noise is drawn from the ``noise`` RNG stream in training; in eval mode every noi
 uses one fixed draw, so samples from fixed latents are deterministic.
 """
 
-import functools
 import zlib
 from typing import Sequence
 
@@ -20,8 +19,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ganjax.models.layers import activation
-from ganjax.models.convolution import conv_general_dilated
+from ganjax.models.layers import Conv, activation
 
 
 # He initialisation (gain √2, as StyleGAN's leaky-ReLU layers): keeps the variance of w
@@ -51,14 +49,12 @@ class ModulatedConv(nn.Module):
   features: int
   kernel_size: int = 3
   demodulate: bool = True
-  conv_algorithm: str = "auto"  # see models.convolution
 
   @nn.compact
   def __call__(self, x, w):
     style = nn.Dense(x.shape[-1], bias_init=nn.initializers.ones, name="style")(w)  # (B, in)
     k = self.kernel_size
-    conv = nn.Conv(self.features, (k, k), padding="SAME", use_bias=False,
-                   conv_general_dilated=conv_general_dilated(self.conv_algorithm))
+    conv = Conv(self.features, (k, k), padding="SAME", use_bias=False)
     y = conv(x * style[:, None, None, :])
     if self.demodulate:
       kernel = conv.variables["params"]["kernel"]  # (k, k, in, out)
@@ -82,11 +78,10 @@ class NoiseInput(nn.Module):
 
 class StyleLayer(nn.Module):
   features: int
-  conv_algorithm: str = "auto"
 
   @nn.compact
   def __call__(self, x, w, train: bool):
-    conv = ModulatedConv(self.features, conv_algorithm=self.conv_algorithm)
+    conv = ModulatedConv(self.features)
     x = NoiseInput()(conv(x, w), train)
     x = x + self.param("bias", nn.initializers.zeros, (self.features,))
     return nn.leaky_relu(x, 0.2)
@@ -100,7 +95,6 @@ class StyleGenerator(nn.Module):
   w_dim: int = 128
   mapping_layers: int = 4
   output_activation: str = "tanh"
-  conv_algorithm: str = "auto"  # see models.convolution
 
   @nn.compact
   def __call__(self, z, train: bool = True):
@@ -112,14 +106,13 @@ class StyleGenerator(nn.Module):
     w = MappingNetwork(self.w_dim, self.mapping_layers)(z)
     const = self.param("const", nn.initializers.normal(1.0),
                        (1, self.start_size, self.start_size, self.channels[0]))
-    layer = functools.partial(StyleLayer, conv_algorithm=self.conv_algorithm)
-    x = layer(self.channels[0])(jnp.broadcast_to(const, (z.shape[0], *const.shape[1:])), w,
+    x = StyleLayer(self.channels[0])(jnp.broadcast_to(const, (z.shape[0], *const.shape[1:])), w,
                                 train)
     out_channels = self.image_shape[-1]
     image = ModulatedConv(out_channels, 1, demodulate=False)(x, w)
     for features in self.channels[1:]:
       x = _upsample2(x)
-      x = layer(features)(x, w, train)
-      x = layer(features)(x, w, train)
+      x = StyleLayer(features)(x, w, train)
+      x = StyleLayer(features)(x, w, train)
       image = _upsample2(image) + ModulatedConv(out_channels, 1, demodulate=False)(x, w)
     return activation(self.output_activation)(image)

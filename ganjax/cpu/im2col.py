@@ -9,9 +9,8 @@ back onto the input for the image).
 
 The copy costs kh·kw times the input, so it pays where the input has few channels, as in
 a discriminator's first layer reading an image: there XLA:CPU's direct convolution does a
-poorly vectorised 1- or 3-deep inner loop, while P @ K is one dense matmul. On a 2-core
-CPU the DCGAN discriminator's 5×5 stride-2 1 → 64 layer runs its forward and both gradients
-~5× faster this way (``benchmarks/conv_layers.py``).
+poorly vectorised 1- or 3-deep inner loop, while P @ K is one dense matmul
+(``benchmarks/conv_layers.py`` times both).
 """
 
 import jax

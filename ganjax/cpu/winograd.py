@@ -9,7 +9,7 @@ multiplications per tile and channel pair where the direct method does 400. The 
 are constant matrices, so autodiff gives the gradients in the same form. Rounding grows
 with α: relative errors of ~1e-5 in float32 for F(4×4, 5×5), ~1e-6 for F(4×4, 3×3).
 Strided convolutions go through space-to-depth (``strided_winograd_conv2d``);
-``models.convolution`` decides where the form is used (docs/performance.md: timings).
+``ganjax.cpu.convolution`` decides where the form is used (docs/performance.md: timings).
 """
 
 import functools
