@@ -11,11 +11,15 @@ Bad input is reported as one line on stderr with exit code 2 (``--debug`` shows 
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+import threading
 
-from ganjax.errors import UserError
+from ganjax import workdir as workdir_lib
+from ganjax.errors import UserError, disk_full, first_line
+from ganjax.preemption import StopOnSignal
 
 
 def cmd_train(args, overrides) -> None:
@@ -174,16 +178,45 @@ def parser() -> argparse.ArgumentParser:
   return p
 
 
+TRAINING_COMMANDS = ("train", "sweep")
+
+
 def main(argv: list[str] | None = None) -> int:
-  from ganjax.cpu.host_memory import retain_freed_memory
-  retain_freed_memory()  # before JAX starts its threads
-  from ganjax.config import split_cli_overrides
   argv = sys.argv[1:] if argv is None else list(argv)
-  debug = "--debug" in argv
+  command = next((a for a in argv if not a.startswith("-")), None)
+  training = command in TRAINING_COMMANDS
+  # First of all: from here on SIGTERM/SIGINT stop a training run at a step boundary, even
+  # one that arrives while JAX is being imported.
+  with StopOnSignal() if training else contextlib.nullcontext():
+    _quiet_disk_full_in_threads()
+    from ganjax.cpu.host_memory import retain_freed_memory
+    retain_freed_memory()  # before JAX starts its threads
+    return _run(argv, training)
+
+
+def _quiet_disk_full_in_threads() -> None:
+  """A writer thread (TensorBoard's, Orbax's) that meets a full disk dies in silence: the
+  main thread meets the same disk and reports it in one line."""
+  previous = threading.excepthook
+  if getattr(previous, "ganjax_filter", False):
+    return
+
+  def hook(args):
+    if not disk_full(args.exc_value):
+      previous(args)
+
+  hook.ganjax_filter = True
+  threading.excepthook = hook
+
+
+def _run(argv: list[str], training: bool) -> int:
+  """Runs the command; bad input, a full disk and any other error end in one line."""
+  from ganjax.config import split_cli_overrides
+  debug, args = "--debug" in argv, None
   try:
     rest, overrides = split_cli_overrides(argv)
     args = parser().parse_args(rest)
-    if overrides and args.command not in ("train", "sweep"):
+    if overrides and args.command not in TRAINING_COMMANDS:
       raise UserError("--config.* overrides only apply to 'ganjax train' and 'ganjax sweep'")
     from ganjax.cache import enable_compilation_cache
     enable_compilation_cache()
@@ -194,10 +227,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ganjax: error: {e}", file=sys.stderr)
     return 2
   except KeyboardInterrupt:
-    print("ganjax: interrupted; the last step was checkpointed, rerun the same command to "
-          "resume", file=sys.stderr)
+    resume = "; rerun the same command to resume from the last complete checkpoint"
+    print(f"ganjax: interrupted{resume if training else ''}", file=sys.stderr)
     return 130
+  except Exception as e:  # noqa: BLE001 (one line; --debug shows the traceback)
+    if debug:
+      raise
+    if disk_full(e):
+      print(f"ganjax: error: no space left on device{_space_needed(args)}; free some and "
+            "rerun the same command: it resumes from the last complete checkpoint",
+            file=sys.stderr)
+      return 2
+    print(f"ganjax: error: {type(e).__name__}: {first_line(e)} (unexpected: rerun with "
+          "--debug for the traceback and report it)", file=sys.stderr)
+    return 1
   return 0
+
+
+def _space_needed(args) -> str:
+  """" in WORKDIR; a checkpoint of this run takes N MB", as far as they are known."""
+  workdir = getattr(args, "workdir", None)
+  if not workdir:
+    return ""
+  size = workdir_lib.checkpoint_bytes(workdir)
+  each = f"; a checkpoint of this run takes {size / 2**20:.1f} MB" if size else ""
+  return f" in {workdir}{each}"
 
 
 if __name__ == "__main__":

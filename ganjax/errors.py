@@ -1,5 +1,7 @@
 """The exception types that the command line reports as a single line."""
 
+import errno
+
 
 class UserError(Exception):
   """Bad input from the user: the message names the problem and the fix.
@@ -16,3 +18,23 @@ def check_choice(key: str, value, names) -> None:
   """Fails in one line unless ``value``, the setting of ``config.<key>``, is one of ``names``."""
   if value not in names:
     raise UserError(f"unknown config.{key} {value!r}; choose from {', '.join(names)}")
+
+
+def disk_full(error: BaseException) -> bool:
+  """Whether ``error``, or an error it was raised from, is "no space left on device" (Orbax
+  and TensorStore report it as text inside their own exception types)."""
+  seen = set()
+  while error is not None and id(error) not in seen:
+    seen.add(id(error))
+    if ((isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT))
+        or "No space left on device" in str(error)):
+      return True
+    error = error.__cause__ or error.__context__
+  return False
+
+
+def first_line(error: BaseException, limit: int = 160) -> str:
+  """The first line of ``error``'s message (its type when it has none), at most ``limit``."""
+  text = str(error).strip()
+  line = text.splitlines()[0] if text else type(error).__name__
+  return line if len(line) <= limit else line[:limit] + "…"

@@ -4,6 +4,7 @@ import io
 import json
 import math
 import os
+import sys
 
 import numpy as np
 from PIL import Image
@@ -11,6 +12,8 @@ from PIL import Image
 from ganjax.workdir import write_atomically
 
 METRICS_FILE = "metrics.jsonl"
+# The records of the steps a non-finite rollback undid (they are trained again after it).
+ROLLED_BACK_FILE = "metrics_rolled_back.jsonl"
 
 
 def image_grid(images: np.ndarray, value_range=(-1.0, 1.0), columns: int | None = None) -> np.ndarray:
@@ -43,18 +46,33 @@ def save_image(path: str, grid: np.ndarray, scale: int = 2) -> None:
 
 
 def read_metrics(workdir: str) -> list[dict]:
-  """The records of metrics.jsonl; a last line cut short by a killed process is skipped."""
+  """The records of metrics.jsonl. A last line cut short by a killed process is skipped in
+  silence; any other line that is not a record (``{"step": ..., ...}``) with a warning."""
   path = os.path.join(workdir, METRICS_FILE)
   if not os.path.exists(path):
     return []
-  with open(path) as f:
+  with open(path, errors="replace") as f:
     lines = [line for line in f if line.strip()]
-  records = [json.loads(line) for line in lines[:-1]]
-  try:
-    records += [json.loads(lines[-1])] if lines else []
-  except json.JSONDecodeError:
-    pass
+  records, bad = [], []
+  for number, line in enumerate(lines, 1):
+    record = _record(line)
+    if record is not None:
+      records.append(record)
+    elif number < len(lines):
+      bad.append(number)
+  if bad:
+    print(f"ganjax: warning: {path}: skipped {len(bad)} line(s) that are not metrics records "
+          f"(line {bad[0]}{', …' if bad[1:] else ''})", file=sys.stderr)
   return records
+
+
+def _record(line: str) -> dict | None:
+  try:
+    record = json.loads(line)
+  except json.JSONDecodeError:
+    return None
+  ok = isinstance(record, dict) and isinstance(record.get("step"), int)
+  return record if ok else None
 
 
 class NullWriter:
@@ -84,18 +102,22 @@ class RunWriter:
     self._tb = SummaryWriter(os.path.join(workdir, "tb"))
 
   def rewind(self, step: int) -> None:
-    """Forgets the records after ``step`` (a rollback restarts the run from there)."""
+    """Moves the records after ``step`` to metrics_rolled_back.jsonl (a rollback restarts
+    the run from ``step``; the rejected steps stay on record there)."""
     self._jsonl.close()
-    self._drop_records_after(step)
+    undone = self._drop_records_after(step)
+    with open(os.path.join(self.workdir, ROLLED_BACK_FILE), "a") as f:
+      f.writelines(json.dumps(r) + "\n" for r in undone)
     self._jsonl = open(os.path.join(self.workdir, METRICS_FILE), "a")
 
-  def _drop_records_after(self, step: int) -> None:
-    """Keeps only records up to ``step`` (and no line cut short by a killed process)."""
+  def _drop_records_after(self, step: int) -> list[dict]:
+    """Keeps only records up to ``step`` (and none cut short by a killed process or not
+    records at all); returns the records it dropped."""
     records = read_metrics(self.workdir)
-    kept = [r for r in records if r["step"] <= step]
     path = os.path.join(self.workdir, METRICS_FILE)
     if os.path.exists(path):
-      write_atomically(path, "".join(json.dumps(r) + "\n" for r in kept))
+      write_atomically(path, "".join(json.dumps(r) + "\n" for r in records if r["step"] <= step))
+    return [r for r in records if r["step"] > step]
 
   def scalars(self, step: int, metrics: dict) -> None:
     self._jsonl.write(json.dumps({"step": step, **metrics}) + "\n")

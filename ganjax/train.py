@@ -38,19 +38,25 @@ def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True
   rerunning the same command resumes. One run at a time may use a workdir.
   """
   distributed.initialize(config)
+  created = not os.path.isdir(workdir)
   prepare_workdir(workdir)
   primary = distributed.is_primary()  # the other processes of a multi-host run write nothing
-  with (WorkdirLock(workdir) if primary else contextlib.nullcontext(), StopOnSignal() as stop,
-        cpu.fast_paths(config.fast_paths)):
-    start, refused = time.perf_counter(), False
-    try:
-      return _train(config, workdir, progress and primary, stop, primary)
-    except UserError as e:  # refused before it trained (a diverged run did train)
-      refused = not isinstance(e, Diverged)
-      raise
-    finally:
-      if primary and not refused:
-        add_train_seconds(workdir, time.perf_counter() - start)
+  try:
+    with (WorkdirLock(workdir) if primary else contextlib.nullcontext(),
+          StopOnSignal() as stop, cpu.fast_paths(config.fast_paths)):
+      start, refused = time.perf_counter(), False
+      try:
+        return _train(config, workdir, progress and primary, stop, primary)
+      except UserError as e:  # refused before it trained (a diverged run did train)
+        refused = not isinstance(e, Diverged)
+        raise
+      finally:
+        if primary and not refused:
+          add_train_seconds(workdir, time.perf_counter() - start)
+  except UserError:
+    if created and primary and not os.listdir(workdir):  # refused: leave no empty workdir
+      os.rmdir(workdir)
+    raise
 
 
 def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) -> GANState:
@@ -179,8 +185,10 @@ def _save_unsaved(ckpt: Checkpointer, parallel: DataParallel, state, start: int,
 def _report_end(config, workdir: str, stop: StopOnSignal, done: int, primary: bool) -> None:
   """The resume hint after a signal; else the loss and layer-norm plots of each seed."""
   if stop.requested:
-    print(f"ganjax: {stop.requested} received; stopped at step {done} with a checkpoint. "
-          "Rerun the same command to resume.", file=sys.stderr)
+    where = (f"stopped at step {done} with a checkpoint" if done
+             else "stopped before the first step; nothing to save")
+    print(f"ganjax: {stop.requested} received; {where}. Rerun the same command to resume.",
+          file=sys.stderr)
   elif primary:
     for seed_dir in seed_workdirs(workdir, config):
       plot_losses(seed_dir)
@@ -236,6 +244,9 @@ class NonfiniteGuard:
     self.lr_scale *= s.lr_factor
     print(f"ganjax: warning: {message}; rolled back to step {good_step} with learning "
           f"rates × {self.lr_scale:g}", file=sys.stderr)
+    # The checkpoint may have been saved within the streak: the lowered learning rate gets
+    # max_consecutive steps of its own.
     return good.replace(
         lr_scale=np.full(np.shape(good.lr_scale), self.lr_scale, np.float32),
-        rollbacks=np.full(np.shape(good.rollbacks), self.rollbacks, np.int32))
+        rollbacks=np.full(np.shape(good.rollbacks), self.rollbacks, np.int32),
+        nonfinite_streak=np.zeros_like(good.nonfinite_streak))

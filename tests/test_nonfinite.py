@@ -87,11 +87,28 @@ def test_a_streak_rolls_back_to_the_last_checkpoint_with_a_lower_learning_rate(
   assert "3 steps in a row up to step 9" in err and "rolled back to step 5" in err
   assert "× 0.5" in err
   records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
-  assert [r["step"] for r in records] == list(range(1, 21))  # the abandoned steps are gone
+  assert [r["step"] for r in records] == list(range(1, 21))  # the abandoned steps moved ...
+  rolled_back = [json.loads(line) for line in open(tmp_path / "metrics_rolled_back.jsonl")]
+  assert [r["step"] for r in rolled_back] == [6, 7, 8, 9]  # ... here, as they were logged
+  assert [r["nonfinite_streak"] for r in rolled_back] == [0, 1, 2, 3]
   assert {r["lr_scale"] for r in records if r["step"] <= 5} == {1.0}
   assert {r["lr_scale"] for r in records if r["step"] > 5} == {0.5}
   assert all(r["rejected_steps"] == 0 for r in records)
   assert all(np.isfinite(r["g_loss"]) for r in records)
+  assert run_info(tmp_path, capsys)["step"] == 20
+
+
+def test_a_rollback_gives_the_lowered_learning_rate_a_fresh_streak(
+    tiny_config, tmp_path, capsys, nan_steps):
+  """Steps 4–6 are NaN every time: the checkpoint at step 5 is saved two steps into the
+  streak. After the rollback to it the streak starts again from 0, so step 6 alone does not
+  trigger a second rollback, and the run ends."""
+  nan_steps(range(3, 6), every_time=True)
+  assert _train(tiny_config, tmp_path) == 0
+  err = capsys.readouterr().err
+  assert err.count("rolled back to step 5") == 1 and "× 0.5" in err
+  records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
+  assert [r["nonfinite_streak"] for r in records][3:7] == [1, 2, 1, 0]
   assert run_info(tmp_path, capsys)["step"] == 20
 
 

@@ -44,6 +44,30 @@ def test_sigterm_checkpoints_exits_zero_and_resumes_bit_identically(tiny_config,
   assert run_info(run, capsys) == run_info(straight, capsys)
 
 
+@pytest.mark.parametrize("signum,delay", [(signal.SIGINT, 0.5), (signal.SIGTERM, 2.0)],
+                         ids=["sigint", "sigterm"])
+def test_a_signal_during_start_up_stops_the_run_at_once_in_one_line(tiny_config, tmp_path,
+                                                                    signum, delay):
+  """Sent while Python imports JAX or compiles, the signal is honoured: no step is trained
+  after it (the run stops at the first boundary), exit 0, no traceback, and no
+  KeyboardInterrupt swallowed by a JAX callback."""
+  run = tmp_path / "run"
+  proc = subprocess.Popen(
+      [sys.executable, "-m", "ganjax", "train", "--config", tiny_config, "--workdir", str(run),
+       "--no-progress", "--config.total_steps=100000", "--config.log_every=1"],
+      stderr=subprocess.PIPE, text=True, env=dict(os.environ, XLA_FLAGS=""))
+  try:
+    time.sleep(delay)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=240)
+  finally:
+    proc.kill()  # a run that ignored the signal must not outlive the test
+  assert proc.returncode == 0, err
+  assert f"ganjax: {signal.Signals(signum).name} received; stopped" in err, err
+  assert "Traceback" not in err and "Exception ignored" not in err, err
+  assert logged_steps(run) <= 1  # at most the step that was running when it came
+
+
 def test_a_second_ctrl_c_checkpoints_the_finished_steps_and_resumes_exactly(
     tiny_config, tmp_path, capsys, monkeypatch):
   """A second SIGINT raises KeyboardInterrupt wherever the loop is (``StopOnSignal``); here it
@@ -61,7 +85,8 @@ def test_a_second_ctrl_c_checkpoints_the_finished_steps_and_resumes_exactly(
   run = tmp_path / "interrupted"
   flags = ["--no-progress", "--config.total_steps=5", "--config.log_every=1"]
   assert cli.main(["train", "--config", tiny_config, "--workdir", str(run), *flags]) == 130
-  assert "interrupted; the last step was checkpointed" in capsys.readouterr().err
+  assert ("interrupted; rerun the same command to resume from the last complete checkpoint"
+          in capsys.readouterr().err)
   assert run_info(run, capsys)["step"] == 3
   assert not (run / LOCK_FILE).exists()
 

