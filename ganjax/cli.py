@@ -2,7 +2,7 @@
 
   ganjax train  --config experiments/NAME.py --workdir DIR [--config.KEY=VALUE ...]
   ganjax sample --workdir DIR --num N --out FILE.png [--seed S] [--label K]
-  ganjax eval   --workdir DIR [--num-samples N] [--inception-weights FILE.npz]
+  ganjax eval   --workdir DIR [--num-samples N] [--inception-weights FILE.pth|FILE.npz]
   ganjax info   --workdir DIR
   ganjax sweep  --config experiments/ablations/NAME.py --workdir DIR [--max-runs N] [--vmap-seeds] [--config.KEY=VALUE ...]
   ganjax bench  [--model dcgan|mlp|all] [--batch 128] [--compare torch]
@@ -136,7 +136,8 @@ def parser() -> argparse.ArgumentParser:
   e.add_argument("--seed", type=int, default=0, help="latent seed of the generated samples")
   e.add_argument("--no-progress", action="store_true")
   e.add_argument("--inception-weights", default=None,
-                 help="Inception-v3 .npz (layout: ganjax/metrics/inception.py) for FID & co.")
+                 help="the FID Inception's weights (pytorch-fid's pt_inception-2015-12-05-"
+                      "6726825d.pth, or an .npz of its state dict) for FID & co.")
   e.set_defaults(fn=cmd_eval)
 
   w = sub.add_parser("sweep", help="train and evaluate a grid of configs x seeds; report "

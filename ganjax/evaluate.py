@@ -56,9 +56,8 @@ class Evaluator:
     self.real01 = features_lib.to_unit_range(real_images[:self.num_real])
     self.real_labels = real_labels[:self.num_real]
     self.real_sharpness = metrics.sharpness(self.real01)
-    if self.inception is not None:
-      self.real_features = inception.pool_features(self.inception[0], self.real01,
-                                                   inception_size)
+    if self.inception is not None:  # uint8, as the network is fed in papers
+      self.real_features = self._inception_pool(inception.quantize(self.real01))
     else:
       self.real_features = _cached_reference(self.extractor, self.real01)
 
@@ -66,7 +65,7 @@ class Evaluator:
     fake01 = generated_images01(exp, state, self.num_samples, seed)
     fake_feats, fake_probs = self.extractor(fake01)
     if self.inception is not None:
-      fake_feats = inception.pool_features(self.inception[0], fake01, self.inception[1])
+      fake_feats = self._inception_pool(inception.quantize(fake01))
     real = self.real_features
     kid_mean, kid_std = metrics.kernel_distance(real, fake_feats)
     precision, recall = metrics.precision_recall(real, fake_feats)
@@ -79,15 +78,21 @@ class Evaluator:
         **metrics.mode_coverage(fake_probs, self.real_labels),
         sharpness_fake=metrics.sharpness(fake01), sharpness_real=self.real_sharpness,
         feature_net_test_accuracy=self.extractor.test_accuracy,
-        features="inception_v3" if self.inception is not None else "ganjax_feature_net")
+        features="fid_inception" if self.inception is not None else "ganjax_feature_net")
+
+  def _inception_pool(self, images: np.ndarray) -> np.ndarray:
+    """Pool3 features of uint8 images, with torch-fidelity's TF1 resize."""
+    variables, size = self.inception
+    return inception.features(variables, images, "tf1", size=size)[0]
 
 
 def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bool = True,
              inception_weights: str | None = None) -> dict:
   """All metrics of the latest checkpoint in ``workdir``; also written to ``workdir/eval.json``.
 
-  With ``inception_weights`` (an ``.npz`` file, see ``ganjax.metrics.inception``), FID, KID,
-  precision/recall and density/coverage use Inception-v3 pool features.
+  With ``inception_weights`` (pytorch-fid's ``.pth`` or an ``.npz`` of it, see
+  ``ganjax.metrics.inception``), FID, KID, precision/recall and density/coverage use the FID
+  Inception's pool3 features of uint8 images resized as TF1 did (``resize="tf1"``).
   """
   start_time = time.perf_counter()
   exp, state = load_run(workdir)

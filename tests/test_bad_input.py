@@ -80,8 +80,8 @@ def _corrupt_all_checkpoints(tmp, config):
 
 
 def _wrong_inception(tmp, config):
-  from ganjax.metrics.inception import expected_shapes
-  first = sorted(expected_shapes())[0]
+  from ganjax.metrics.inception import torch_shapes
+  first = sorted(torch_shapes())[0]
   np.savez(tmp / "wrong.npz", **{first: np.zeros(5, np.float32)})
   return ["eval", "--workdir", str(_trained(tmp, config)), "--num-samples", "8",
           "--inception-weights", str(tmp / "wrong.npz")]
@@ -254,7 +254,8 @@ CASES = [
          lambda t, c: ["eval", "--workdir", str(t), "--num-samples", "1"],
          "--num-samples must be at least 2"),
     Case("Inception weights of the wrong shape", _wrong_inception,
-         "Inception-v3 needs (32,); convert Inception-v3 weights"),
+         "'Conv2d_1a_3x3.bn.bias' is (5,), the FID Inception needs (32,); expected "
+         "pytorch-fid's pt_inception-2015-12-05-6726825d.pth"),
     Case("config override on another command",
          lambda t, c: ["info", "--workdir", str(t), "--config.seed=1"],
          "--config.* overrides only apply to 'ganjax train' and 'ganjax sweep'"),

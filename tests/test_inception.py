@@ -1,64 +1,110 @@
-"""Inception-v3 from a local .npz: round trip, feature path, and one-line errors for bad files."""
+"""The FID Inception against its peers, on random weights (no download anywhere).
 
-import jax
-import jax.numpy as jnp
+``tests/data/fid_reference.npz`` holds pytorch-fid's, torch-fidelity's and clean-fid's
+outputs on the random weights of ``tests/fid_weights.py``, recorded by
+``scripts/fid_reference.py`` (which needs torch); these tests need only ganjax.
+"""
+
+import os
+
 import numpy as np
 import pytest
+from fid_weights import digest, random_state_dict
 
-from ganjax import cli
+from ganjax import cli, metrics
 from ganjax.errors import UserError
 from ganjax.metrics import inception
 
-SIZE = 75  # the smallest input Inception-v3 takes; 299 in real use, same variables
+REFERENCE = os.path.join(os.path.dirname(__file__), "data", "fid_reference.npz")
 
 
 @pytest.fixture(scope="module")
-def weights_file(tmp_path_factory):
-  variables = jax.jit(inception.InceptionV3Pool().init)(jax.random.PRNGKey(0),
-                                                        jnp.zeros((1, SIZE, SIZE, 3)))
-  path = tmp_path_factory.mktemp("inception") / "random_inception.npz"
-  inception.save_weights(str(path), variables)
-  return str(path), variables
+def reference():
+  with np.load(REFERENCE) as f:
+    return {k: f[k] for k in f.files}
 
 
-def test_weights_round_trip_and_give_2048_d_features(weights_file):
-  path, variables = weights_file
-  loaded = inception.load(path)
-  assert sum(x.size for x in jax.tree.leaves(loaded["params"])) == 21_785_568
-  images = np.random.default_rng(0).uniform(0, 1, (3, 28, 28, 1)).astype(np.float32)
-  feats = inception.pool_features(loaded, images, size=SIZE)
-  assert feats.shape == (3, inception.FEATURE_DIM) and np.all(np.isfinite(feats))
-  direct = inception.InceptionV3Pool().apply(
-      variables, jnp.repeat(jax.image.resize(jnp.asarray(images), (3, SIZE, SIZE, 1), "bilinear"),
-                            3, -1) * 2 - 1)
-  np.testing.assert_allclose(feats, np.asarray(direct), rtol=1e-5, atol=1e-6)
-  assert not np.allclose(feats[0], feats[1])  # the features depend on the image
+@pytest.fixture(scope="module")
+def weights(reference, tmp_path_factory):
+  """The reference's random weights as an .npz of the torch state dict, and their variables."""
+  state = random_state_dict(inception.torch_shapes(), int(reference["seed"]))
+  path = str(tmp_path_factory.mktemp("inception") / "random.npz")
+  np.savez(path, **state)
+  return path, state, inception.load(path)
 
 
-def test_bad_weight_files_are_refused_in_one_line(tmp_path):
-  first = sorted(inception.expected_shapes())[0]
+def test_the_fixture_was_made_from_these_weights(reference, weights):
+  """Same keys and shapes as pytorch-fid's network, same arrays as the recording script's."""
+  assert digest(weights[1]) == str(reference["weights_sha256"])
+  assert sum(v.size for v in weights[1].values()) == 23_885_392
+
+
+@pytest.mark.parametrize("batch", ["grey", "rgb"])
+@pytest.mark.parametrize("mode", inception.RESIZE_MODES)
+def test_each_resize_equals_its_peer(reference, batch, mode):
+  images = reference[f"{batch}_images"][:1]
+  x = np.asarray(inception.resize_to(images, mode))[0, ::3, ::3, 0]
+  on_255 = (x + 1) * 127.5 if mode == "pytorch" else x * 128 + 128
+  peer = reference[f"{batch}_{mode}_resized"]
+  np.testing.assert_allclose(on_255, peer, atol=1e-3, rtol=0)  # float32 rounding of 0..255
+
+
+@pytest.mark.parametrize("mode", ["tf1", "pytorch"])
+def test_pool_features_and_logits_equal_the_peers(reference, weights, mode):
+  """ganjax's graph and loader against torch-fidelity (tf1) and pytorch-fid (pytorch), to
+  2e-4 of the feature scale, on grey and RGB batches; and the two modes differ by more."""
+  other = {"tf1": "pytorch", "pytorch": "tf1"}[mode]
+  for batch in ("grey", "rgb"):
+    pool, logits = inception.features(weights[2], reference[f"{batch}_images"], mode)
+    for name, ours in (("pool", pool), ("logits", logits)):
+      peer = reference[f"{batch}_{mode}_{name}"]
+      scale = np.abs(peer).max()
+      assert np.abs(ours - peer).max() <= 2e-4 * scale, (batch, name)
+      assert np.abs(reference[f"{batch}_{other}_{name}"] - peer).max() > 2e-4 * scale
+
+
+def test_bad_weight_files_are_refused_in_one_line(tmp_path, weights):
+  first = sorted(inception.torch_shapes())[0]
   wrong = tmp_path / "wrong.npz"
   np.savez(wrong, **{first: np.zeros(5, np.float32)})
-  with pytest.raises(UserError, match=rf"'{first}' is \(5,\), Inception-v3 needs"):
+  with pytest.raises(UserError, match=rf"'{first}' is \(5,\), the FID Inception needs"):
     inception.load(str(wrong))
-  empty = tmp_path / "empty.npz"
-  np.savez(empty, unrelated=np.zeros(1))
-  with pytest.raises(UserError, match="variables missing"):
-    inception.load(str(empty))
-  text = tmp_path / "weights.npz"
-  text.write_text("not numpy")
-  with pytest.raises(UserError, match="cannot read it as .npz"):
-    inception.load(str(text))
+  partial = tmp_path / "partial.npz"
+  state = dict(weights[1])
+  del state["fc.bias"]
+  np.savez(partial, **state, num_batches_tracked=np.zeros(()))
+  with pytest.raises(UserError, match=r"1 of 472 arrays missing, e.g. 'fc.bias'; expected "
+                                      r"pytorch-fid's pt_inception-2015-12-05-6726825d.pth"):
+    inception.load(str(partial))
+  truncated = tmp_path / "truncated.npz"
+  truncated.write_bytes(open(weights[0], "rb").read()[:100_000])
+  with pytest.raises(UserError, match="cannot read it"):
+    inception.load(str(truncated))
+  with pytest.raises(UserError, match="unknown Inception resize mode 'area'"):
+    inception.resize_to(np.zeros((1, 8, 8, 1), np.uint8), "area")
 
 
-def test_eval_with_inception_features(tiny_config, tmp_path, weights_file, capsys):
+def test_quantize_rounds_to_uint8():
+  x = np.array([0.0, 0.5 / 255, 0.51 / 255, 1.0, 1.2, -0.1])
+  np.testing.assert_array_equal(inception.quantize(x), [0, 0, 1, 255, 255, 0])
+
+
+def test_eval_with_inception_weights_is_the_fid_of_the_uint8_images(tiny_config, tmp_path,
+                                                                    weights):
+  """End to end: the Evaluator's Inception FID is the Fréchet distance between the network's
+  features of the quantised test images and of the quantised samples."""
   from ganjax import evaluate
   from ganjax.saved_run import load_run
   assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
                    "--config.total_steps=2"]) == 0
   exp, state = load_run(str(tmp_path))
-  result = evaluate.Evaluator(exp.config.data, 16, progress=False,
-                              inception_weights=weights_file[0], inception_size=SIZE)(exp, state)
-  assert result["features"] == "inception_v3"
-  assert np.isfinite(result["fid"]) and result["fid"] > 0
-  assert 0.0 <= result["precision"] <= 1.0
+  result = evaluate.Evaluator(exp.config.data, 8, progress=False,
+                              inception_weights=weights[0])(exp, state, seed=3)
+  assert result["features"] == "fid_inception" and result["num_real"] == 8
+  variables = weights[2]
+  fake = inception.quantize(evaluate.generated_images01(exp, state, 8, 3))
+  real = evaluate.data.train_and_test(exp.config.data)[1][0][:8]
+  expected = metrics.frechet_distance_of(inception.features(variables, real)[0],
+                                         inception.features(variables, fake)[0])
+  np.testing.assert_allclose(result["fid"], expected, rtol=1e-6)
+  assert result["fid"] > 0

@@ -1,14 +1,13 @@
-"""Inception-v3 pool features from a user-supplied weights file (``--inception-weights``).
+"""The FID Inception network: the TensorFlow graph behind published FIDs, from local weights.
 
-ganjax never downloads weights. A user who has Inception-v3 weights converts them once to
-ganjax's ``.npz`` layout: one array per variable, keyed ``params/<module path>/<name>`` and
-``batch_stats/<module path>/<name>``, e.g. ``params/Mixed_5b/branch1x1/conv/kernel`` (HWIO
-kernels; each conv has no bias and is followed by batch norm with ``scale``/``bias`` and
-``mean``/``var``, eps 1e-3). ``save_weights`` writes that layout; ``expected_shapes`` lists
-every key and shape. The network is torchvision's ``inception_v3`` (Szegedy et al. 2016)
-up to its 2048-d global average pool; images in [0, 1] are resized bilinearly to 299×299,
-grey is repeated to RGB, and values go to [−1, 1]. FIDs on these features match papers
-only as far as the converted weights and the preprocessing match theirs.
+ganjax never downloads weights. ``load(path)`` reads pytorch-fid's
+``pt_inception-2015-12-05-6726825d.pth`` (with torch installed), or an ``.npz`` of that
+state dict key for key (``np.savez(path, **{k: v.numpy() for k, v in sd.items()})``).
+``features(variables, images, resize)`` maps uint8 images to the 2048-d pool3 features
+and the 1008 logits of the network's ``fc`` layer. The body is the TF FID graph as
+pytorch-fid and torch-fidelity port it (Szegedy et al. 2016; Heusel et al. 2017): every
+average pool excludes padding, and Mixed_7c's pool branch is a max pool. The resize modes
+reproduce the peers' preprocessing (``resize_to``).
 """
 
 import functools
@@ -22,9 +21,15 @@ from flax import traverse_util
 from ganjax.errors import UserError
 
 FEATURE_DIM = 2048
+NUM_LOGITS = 1008
+INPUT_SIZE = 299
+RESIZE_MODES = ("tf1", "pytorch", "clean")
+WEIGHTS_HINT = ("pytorch-fid's pt_inception-2015-12-05-6726825d.pth, or an .npz of its state "
+                "dict (ganjax/metrics/inception.py)")
 
 
 class ConvBN(nn.Module):
+  """torchvision's BasicConv2d: a convolution without bias, batch norm (eps 1e-3), ReLU."""
   features: int
   kernel: tuple = (1, 1)
   strides: int = 1
@@ -41,8 +46,8 @@ def _avg_pool(x):
   return nn.avg_pool(x, (3, 3), (1, 1), "SAME", count_include_pad=False)
 
 
-def _max_pool(x):
-  return nn.max_pool(x, (3, 3), (2, 2), "VALID")
+def _max_pool(x, strides=2, padding="VALID"):
+  return nn.max_pool(x, (3, 3), (strides, strides), padding)
 
 
 class InceptionA(nn.Module):
@@ -94,6 +99,9 @@ class InceptionD(nn.Module):
 
 
 class InceptionE(nn.Module):
+  """``max_pool``: the pool branch of the graph's last block (Mixed_7c) takes the maximum."""
+  max_pool: bool = False
+
   @nn.compact
   def __call__(self, x):
     b1 = ConvBN(320, name="branch1x1")(x)
@@ -103,12 +111,13 @@ class InceptionE(nn.Module):
     bd = ConvBN(384, (3, 3), name="branch3x3dbl_2")(ConvBN(448, name="branch3x3dbl_1")(x))
     bd = jnp.concatenate([ConvBN(384, (1, 3), name="branch3x3dbl_3a")(bd),
                           ConvBN(384, (3, 1), name="branch3x3dbl_3b")(bd)], -1)
-    bp = ConvBN(192, name="branch_pool")(_avg_pool(x))
+    pooled = _max_pool(x, 1, "SAME") if self.max_pool else _avg_pool(x)
+    bp = ConvBN(192, name="branch_pool")(pooled)
     return jnp.concatenate([b1, b3, bd, bp], -1)
 
 
-class InceptionV3Pool(nn.Module):
-  """Inception-v3 from RGB images in [−1, 1] to the 2048-d average-pooled features."""
+class FIDInception(nn.Module):
+  """Normalised RGB images (N, 299, 299, 3) → (pool3 features (N, 2048), logits (N, 1008))."""
 
   @nn.compact
   def __call__(self, x):
@@ -123,54 +132,149 @@ class InceptionV3Pool(nn.Module):
     for name, c in (("Mixed_6b", 128), ("Mixed_6c", 160), ("Mixed_6d", 160), ("Mixed_6e", 192)):
       x = InceptionC(c, name=name)(x)
     x = InceptionD(name="Mixed_7a")(x)
-    x = InceptionE(name="Mixed_7c")(InceptionE(name="Mixed_7b")(x))
-    return x.mean(axis=(1, 2))
+    x = InceptionE(max_pool=True, name="Mixed_7c")(InceptionE(name="Mixed_7b")(x))
+    pool = x.mean(axis=(1, 2))
+    return pool, nn.Dense(NUM_LOGITS, name="fc")(pool)
 
 
-def expected_shapes(size: int = 299) -> dict:
-  """``{"params/...": shape, "batch_stats/...": shape}`` of every variable the file must hold."""
-  variables = jax.eval_shape(InceptionV3Pool().init, jax.random.PRNGKey(0),
-                             jnp.zeros((1, size, size, 3)))
-  return {k: tuple(v.shape) for k, v in traverse_util.flatten_dict(variables, sep="/").items()}
+# torch state-dict suffix → (Flax collection, leaf name, transpose of the torch array)
+_TORCH_LEAVES = {"conv.weight": ("params", "kernel", (2, 3, 1, 0)),
+                 "bn.weight": ("params", "scale", None), "bn.bias": ("params", "bias", None),
+                 "bn.running_mean": ("batch_stats", "mean", None),
+                 "bn.running_var": ("batch_stats", "var", None),
+                 "fc.weight": ("params", "kernel", (1, 0)), "fc.bias": ("params", "bias", None)}
 
 
-def save_weights(path: str, variables) -> None:
-  """Writes Flax variables of ``InceptionV3Pool`` in the ``.npz`` layout ``load`` reads."""
-  flat = traverse_util.flatten_dict(jax.device_get(variables), sep="/")
-  np.savez(path, **{k: np.asarray(v) for k, v in flat.items()})
+@functools.cache
+def torch_shapes() -> dict:
+  """``{torch state-dict key: shape}`` of every array the weights file must hold."""
+  variables = jax.eval_shape(FIDInception().init, jax.random.PRNGKey(0),
+                             jnp.zeros((1, INPUT_SIZE, INPUT_SIZE, 3)))
+  shapes = {}
+  for path, leaf in traverse_util.flatten_dict(variables).items():
+    collection, *modules, name = path
+    for suffix, (coll, flax_name, order) in _TORCH_LEAVES.items():
+      if coll == collection and flax_name == name and modules[-1] == suffix.split(".")[0]:
+        shape = tuple(leaf.shape)
+        shapes[".".join([*modules, suffix.split(".")[1]])] = (
+            tuple(shape[i] for i in np.argsort(order)) if order else shape)
+  return shapes
 
 
 def load(path: str):
-  """Variables from an ``.npz`` file, checked against the network; one-line errors."""
-  fix = "convert Inception-v3 weights to ganjax's .npz layout (ganjax/metrics/inception.py)"
-  try:
-    with np.load(path) as f:
-      flat = {k: f[k] for k in f.files}
-  except (OSError, ValueError) as e:
-    raise UserError(f"--inception-weights {path}: cannot read it as .npz ({e}); {fix}") from None
-  want = expected_shapes()
+  """The network's variables from pytorch-fid's ``.pth`` or an ``.npz`` of its state dict;
+  a file that is not one (unreadable, keys or shapes wrong) is refused in one line."""
+  state = _read_state_dict(path)
+  want = torch_shapes()
   for key in sorted(want):  # the first problem, in a stable order
-    if key not in flat:
-      missing = sum(k not in flat for k in want)
-      raise UserError(f"--inception-weights {path}: {missing} variables missing, e.g. {key!r}; "
-                      f"{fix}")
-    if tuple(flat[key].shape) != want[key]:
-      raise UserError(f"--inception-weights {path}: {key!r} is {tuple(flat[key].shape)}, "
-                      f"Inception-v3 needs {want[key]}; {fix}")
-  return traverse_util.unflatten_dict({k: jnp.asarray(flat[k], jnp.float32) for k in want},
-                                      sep="/")
+    if key not in state:
+      missing = sum(k not in state for k in want)
+      raise UserError(f"--inception-weights {path}: {missing} of {len(want)} arrays missing, "
+                      f"e.g. {key!r}; expected {WEIGHTS_HINT}")
+    if tuple(state[key].shape) != want[key]:
+      raise UserError(f"--inception-weights {path}: {key!r} is {tuple(state[key].shape)}, the "
+                      f"FID Inception needs {want[key]}; expected {WEIGHTS_HINT}")
+  flat = {}
+  for key in want:
+    *modules, leaf = key.split(".")
+    collection, name, order = _TORCH_LEAVES[f"{modules[-1]}.{leaf}"]
+    value = np.asarray(state[key], np.float32)
+    flat[(collection, *modules, name)] = jnp.asarray(value.transpose(order) if order else value)
+  return traverse_util.unflatten_dict(flat)
 
 
-@functools.partial(jax.jit, static_argnums=2)
-def _pool_features(variables, images01, size):
-  x = jax.image.resize(images01, (images01.shape[0], size, size, images01.shape[-1]), "bilinear")
-  if x.shape[-1] == 1:
-    x = jnp.repeat(x, 3, axis=-1)
-  return InceptionV3Pool().apply(variables, x * 2.0 - 1.0)
+def _read_state_dict(path: str) -> dict:
+  try:
+    if path.endswith(".pth"):
+      import torch  # only to read pytorch-fid's own file
+      return {k: v.numpy() for k, v in torch.load(path, map_location="cpu").items()}
+    with np.load(path) as f:
+      return {k: f[k] for k in f.files}
+  except ImportError:
+    raise UserError(f"--inception-weights {path}: reading a .pth needs torch (pip install "
+                    "torch), or convert it once to .npz") from None
+  except Exception as e:  # noqa: BLE001 (numpy, zipfile and torch raise many types)
+    raise UserError(f"--inception-weights {path}: cannot read it ({type(e).__name__}: "
+                    f"{str(e).splitlines()[0] if str(e) else ''}); expected {WEIGHTS_HINT}") from None
 
 
-def pool_features(variables, images01: np.ndarray, size: int = 299, batch: int = 100) -> np.ndarray:
-  """(N, 2048) features of (N, H, W, 1 or 3) images in [0, 1]."""
-  out = [np.asarray(_pool_features(variables, jnp.asarray(images01[i:i + batch], jnp.float32), size))
-         for i in range(0, len(images01), batch)]
-  return np.concatenate(out)
+def resize_to(images: np.ndarray, resize: str, size: int = INPUT_SIZE) -> jax.Array:
+  """uint8 (N, H, W, C) images → the network's float32 input (N, size, size, 3), as each
+  peer prepares it:
+
+    tf1      torch-fidelity: 0..255, TF1's bilinear resize (no half-pixel offset:
+             source = output · in/out), then (x − 128)/128.
+    pytorch  pytorch-fid: x/255, bilinear with half-pixel centres (``align_corners=False``,
+             source = (output + ½) · in/out − ½, clamped at 0), then 2x − 1.
+    clean    clean-fid: PIL's bicubic resize of each channel as float, clipped to 0..255,
+             then (x − 128)/128 (computed on the host).
+  Grey images are repeated to RGB first.
+  """
+  if resize not in RESIZE_MODES:
+    raise UserError(f"unknown Inception resize mode {resize!r}; choose from "
+                    f"{', '.join(RESIZE_MODES)}")
+  images = np.asarray(images)
+  if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+    raise ValueError(f"expected uint8 images (N, H, W, 1 or 3), got {images.dtype} "
+                     f"{images.shape}")
+  if images.shape[-1] == 1:
+    images = np.repeat(images, 3, axis=-1)
+  if resize == "clean":
+    return jnp.asarray((_pil_bicubic(images, size) - 128.0) / 128.0, jnp.float32)
+  return _bilinear(jnp.asarray(images), size, resize == "pytorch")
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _bilinear(images, size: int, half_pixel: bool):
+  x = images.astype(jnp.float32)
+  x = _lerp_axis(_lerp_axis(x, 2, size, half_pixel), 1, size, half_pixel)
+  return 2.0 * (x / 255.0) - 1.0 if half_pixel else (x - 128.0) / 128.0
+
+
+def _lerp_axis(x, axis: int, size: int, half_pixel: bool):
+  """Linear interpolation of ``x`` along ``axis`` to ``size`` samples."""
+  n = x.shape[axis]
+  scale = jnp.float32(n / size)
+  out = jnp.arange(size, dtype=jnp.float32)
+  source = jnp.maximum((out + 0.5) * scale - 0.5, 0.0) if half_pixel else out * scale
+  lo = jnp.floor(source).astype(jnp.int32)
+  hi = jnp.minimum(lo + 1, n - 1)
+  shape = [1] * x.ndim
+  shape[axis] = size
+  frac = (source - lo).reshape(shape)
+  a, b = jnp.take(x, lo, axis=axis), jnp.take(x, hi, axis=axis)
+  return a + (b - a) * frac
+
+
+def _pil_bicubic(images: np.ndarray, size: int) -> np.ndarray:
+  from PIL import Image
+  out = np.empty((len(images), size, size, 3), np.float32)
+  for i, image in enumerate(images):
+    for c in range(3):
+      channel = Image.fromarray(image[..., c].astype(np.float32), mode="F")
+      out[i, ..., c] = np.asarray(channel.resize((size, size), Image.BICUBIC))
+  return np.clip(out, 0.0, 255.0)
+
+
+@jax.jit
+def _apply(variables, x):
+  return FIDInception().apply(variables, x)
+
+
+def features(variables, images: np.ndarray, resize: str = "tf1", batch: int = 50,
+             size: int = INPUT_SIZE) -> tuple[np.ndarray, np.ndarray]:
+  """(pool3 features (N, 2048), logits (N, 1008)) of uint8 images (N, H, W, 1 or 3) by the
+  network with ``variables`` (``load``), each preprocessed as ``resize`` says
+  (``resize_to``). ``size`` is 299 for the published network; smaller only in tests."""
+  pools, logits = [], []
+  for start in range(0, len(images), batch):
+    pool, logit = _apply(variables, resize_to(images[start:start + batch], resize, size))
+    pools.append(np.asarray(pool))
+    logits.append(np.asarray(logit))
+  return np.concatenate(pools), np.concatenate(logits)
+
+
+def quantize(images01: np.ndarray) -> np.ndarray:
+  """Images in [0, 1] → uint8, rounded, as StyleGAN2's metrics and clean-fid store generated
+  images before any feature network sees them."""
+  return np.clip(np.rint(np.asarray(images01) * 255.0), 0, 255).astype(np.uint8)
