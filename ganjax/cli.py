@@ -64,9 +64,9 @@ def cmd_eval(args, overrides) -> None:
   from ganjax import evaluate
   if args.num_samples < 2:
     raise UserError(f"--num-samples must be at least 2, got {args.num_samples}")
+  weights = args.inception_weights or os.environ.get("GANJAX_INCEPTION_WEIGHTS") or None
   print(json.dumps(evaluate.evaluate(args.workdir, args.num_samples, args.seed,
-                                     progress=not args.no_progress,
-                                     inception_weights=args.inception_weights)))
+                                     progress=not args.no_progress, inception_weights=weights)))
 
 
 def cmd_sweep(args, overrides) -> None:
@@ -137,7 +137,9 @@ def parser() -> argparse.ArgumentParser:
   e.add_argument("--no-progress", action="store_true")
   e.add_argument("--inception-weights", default=None,
                  help="the FID Inception's weights (pytorch-fid's pt_inception-2015-12-05-"
-                      "6726825d.pth, or an .npz of its state dict) for FID & co.")
+                      "6726825d.pth, or an .npz of its state dict; default: "
+                      "$GANJAX_INCEPTION_WEIGHTS): adds inception_fid, _fid_inf, _kid, _is, "
+                      "_precision, _recall")
   e.set_defaults(fn=cmd_eval)
 
   w = sub.add_parser("sweep", help="train and evaluate a grid of configs x seeds; report "

@@ -1,10 +1,12 @@
-"""``ganjax eval``: every metric of a trained run, measured with the in-project feature net.
+"""``ganjax eval``: every metric of a trained run, measured with the in-project feature net
+and, given its weights, the FID Inception network.
 
 Generated images (the EMA generator when there is one, eval-mode batch norm) are compared
 with the dataset's test split (its train split when it has none), ``num_samples`` of each.
 Reference features of the real images are cached beside the feature network.
 """
 
+import hashlib
 import io
 import json
 import os
@@ -42,12 +44,10 @@ class Evaluator:
 
   def __init__(self, data_cfg: ml_collections.ConfigDict, num_samples: int = 10000,
                progress: bool = True, inception_weights: str | None = None,
-               inception_size: int = 299):
-    # Distances in Inception's pool space when given; class scores stay the feature net's.
-    # The file is checked first, before minutes of feature-net training.
-    self.inception = None
-    if inception_weights:
-      self.inception = (inception.load(inception_weights), inception_size)
+               inception_size: int = inception.INPUT_SIZE):
+    # The weights file is checked first, before minutes of feature-net training.
+    self.inception = (InceptionMetrics(inception_weights, inception_size)
+                      if inception_weights else None)
     train_split, test_split = data.train_and_test(data_cfg)
     self.extractor = feature_net.load_or_train(data_cfg.name, train_split, test_split,
                                                 progress=progress)
@@ -56,34 +56,63 @@ class Evaluator:
     self.real01 = features_lib.to_unit_range(real_images[:self.num_real])
     self.real_labels = real_labels[:self.num_real]
     self.real_sharpness = metrics.sharpness(self.real01)
-    if self.inception is not None:  # uint8, as the network is fed in papers
-      self.real_features = self._inception_pool(inception.quantize(self.real01))
-    else:
-      self.real_features = _cached_reference(self.extractor, self.real01)
+    self.real_features = _cached_reference(self.extractor, self.real01)
+    if self.inception is not None:
+      self.inception.set_reference(inception.quantize(self.real01))
 
   def __call__(self, exp, state, seed: int = 0) -> dict:
     fake01 = generated_images01(exp, state, self.num_samples, seed)
     fake_feats, fake_probs = self.extractor(fake01)
-    if self.inception is not None:
-      fake_feats = self._inception_pool(inception.quantize(fake01))
     real = self.real_features
     kid_mean, kid_std = metrics.kernel_distance(real, fake_feats)
     precision, recall = metrics.precision_recall(real, fake_feats)
     density, coverage = metrics.density_coverage(real, fake_feats)
-    return dict(
+    result = dict(
         step=int(state.step), num_fake=int(self.num_samples), num_real=int(self.num_real),
         fid=metrics.frechet_distance_of(real, fake_feats), kid=kid_mean, kid_std=kid_std,
         precision=precision, recall=recall, density=density, coverage=coverage,
         classifier_score=metrics.classifier_score(fake_probs),
         **metrics.mode_coverage(fake_probs, self.real_labels),
         sharpness_fake=metrics.sharpness(fake01), sharpness_real=self.real_sharpness,
-        feature_net_test_accuracy=self.extractor.test_accuracy,
-        features="fid_inception" if self.inception is not None else "ganjax_feature_net")
+        feature_net_test_accuracy=self.extractor.test_accuracy, features="ganjax_feature_net")
+    if self.inception is not None:
+      result.update(self.inception(inception.quantize(fake01)))
+    return result
 
-  def _inception_pool(self, images: np.ndarray) -> np.ndarray:
-    """Pool3 features of uint8 images, with torch-fidelity's TF1 resize."""
-    variables, size = self.inception
-    return inception.features(variables, images, "tf1", size=size)[0]
+
+class InceptionMetrics:
+  """FID, FID∞, KID, precision/recall and the Inception Score in the FID Inception's space
+  (keys ``inception_*``), with what they were made from: the weights file and its sha256,
+  the resize mode, the reference split and its size. Images are uint8, as in papers."""
+
+  RESIZE = "tf1"  # torch-fidelity's, the TensorFlow 1 graph's own
+
+  def __init__(self, path: str, size: int = inception.INPUT_SIZE):
+    self.variables, self.size = inception.load(path), size
+    with open(path, "rb") as f:
+      digest = hashlib.file_digest(f, "sha256").hexdigest()
+    self.provenance = dict(inception_weights=os.path.abspath(path), inception_sha256=digest,
+                           inception_resize=self.RESIZE, inception_reference="test")
+    self.real = None
+
+  def _features(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return inception.features(self.variables, images, self.RESIZE, size=self.size)
+
+  def set_reference(self, real_images: np.ndarray) -> None:
+    self.real = self._features(real_images)[0]
+    self.provenance["inception_num_real"] = len(real_images)
+
+  def __call__(self, fake_images: np.ndarray) -> dict:
+    pool, logits = self._features(fake_images)
+    unbiased = logits - np.asarray(self.variables["params"]["fc"]["bias"])
+    kid_mean, kid_std = metrics.kernel_distance(self.real, pool)
+    precision, recall = metrics.precision_recall(self.real, pool)
+    is_mean, is_std = metrics.inception_score(unbiased)
+    return dict(inception_fid=metrics.frechet_distance_of(self.real, pool),
+                inception_fid_inf=metrics.frechet_distance_infinity(self.real, pool),
+                inception_kid=kid_mean, inception_kid_std=kid_std,
+                inception_precision=precision, inception_recall=recall,
+                inception_is=is_mean, inception_is_std=is_std, **self.provenance)
 
 
 def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bool = True,
@@ -91,13 +120,13 @@ def evaluate(workdir: str, num_samples: int = 10000, seed: int = 0, progress: bo
   """All metrics of the latest checkpoint in ``workdir``; also written to ``workdir/eval.json``.
 
   With ``inception_weights`` (pytorch-fid's ``.pth`` or an ``.npz`` of it, see
-  ``ganjax.metrics.inception``), FID, KID, precision/recall and density/coverage use the FID
-  Inception's pool3 features of uint8 images resized as TF1 did (``resize="tf1"``).
+  ``ganjax.metrics.inception``) the ``inception_*`` metrics are added (``InceptionMetrics``).
   """
   start_time = time.perf_counter()
   exp, state = load_run(workdir)
   with cpu.fast_paths(exp.config.fast_paths):
-    result = Evaluator(exp.config.data, num_samples, progress, inception_weights)(exp, state, seed)
+    result = Evaluator(exp.config.data, num_samples, progress,
+                       inception_weights)(exp, state, seed)
   result["seconds"] = time.perf_counter() - start_time
   write_atomically(os.path.join(workdir, "eval.json"), json.dumps(result, indent=2))
   return result

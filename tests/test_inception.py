@@ -5,6 +5,8 @@ outputs on the random weights of ``tests/fid_weights.py``, recorded by
 ``scripts/fid_reference.py`` (which needs torch); these tests need only ganjax.
 """
 
+import hashlib
+import json
 import os
 
 import numpy as np
@@ -89,22 +91,35 @@ def test_quantize_rounds_to_uint8():
   np.testing.assert_array_equal(inception.quantize(x), [0, 0, 1, 255, 255, 0])
 
 
-def test_eval_with_inception_weights_is_the_fid_of_the_uint8_images(tiny_config, tmp_path,
-                                                                    weights):
-  """End to end: the Evaluator's Inception FID is the Fréchet distance between the network's
-  features of the quantised test images and of the quantised samples."""
+def test_eval_adds_inception_metrics_of_the_uint8_images(tiny_config, tmp_path, weights,
+                                                          capsys, monkeypatch):
+  """End to end through the CLI (weights from $GANJAX_INCEPTION_WEIGHTS): the feature-net
+  metrics stay, and inception_fid is the Fréchet distance between the network's features of
+  the quantised test images and of the quantised samples; eval.json says how it was made."""
   from ganjax import evaluate
   from ganjax.saved_run import load_run
   assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
                    "--config.total_steps=2"]) == 0
+  monkeypatch.setenv("GANJAX_INCEPTION_WEIGHTS", weights[0])
+  capsys.readouterr()
+  assert cli.main(["eval", "--workdir", str(tmp_path), "--num-samples", "12", "--seed", "3",
+                   "--no-progress"]) == 0
+  result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  assert result["features"] == "ganjax_feature_net" and np.isfinite(result["fid"])
+  assert result["inception_num_real"] == result["num_real"] == 12
+  assert result["inception_resize"] == "tf1" and result["inception_reference"] == "test"
+  assert result["inception_sha256"] == hashlib.sha256(open(weights[0], "rb").read()).hexdigest()
+  assert json.load(open(tmp_path / "eval.json"))["inception_fid"] == result["inception_fid"]
+
   exp, state = load_run(str(tmp_path))
-  result = evaluate.Evaluator(exp.config.data, 8, progress=False,
-                              inception_weights=weights[0])(exp, state, seed=3)
-  assert result["features"] == "fid_inception" and result["num_real"] == 8
   variables = weights[2]
-  fake = inception.quantize(evaluate.generated_images01(exp, state, 8, 3))
-  real = evaluate.data.train_and_test(exp.config.data)[1][0][:8]
-  expected = metrics.frechet_distance_of(inception.features(variables, real)[0],
-                                         inception.features(variables, fake)[0])
-  np.testing.assert_allclose(result["fid"], expected, rtol=1e-6)
-  assert result["fid"] > 0
+  fake = inception.quantize(evaluate.generated_images01(exp, state, 12, 3))
+  real = evaluate.data.train_and_test(exp.config.data)[1][0][:12]
+  fake_pool, fake_logits = inception.features(variables, fake)
+  real_pool = inception.features(variables, real)[0]
+  np.testing.assert_allclose(result["inception_fid"],
+                             metrics.frechet_distance_of(real_pool, fake_pool), rtol=1e-6)
+  unbiased = fake_logits - np.asarray(variables["params"]["fc"]["bias"])
+  np.testing.assert_allclose(result["inception_is"], metrics.inception_score(unbiased)[0],
+                             rtol=1e-6)
+  assert np.isfinite(result["inception_fid_inf"]) and 0 <= result["inception_precision"] <= 1
