@@ -110,14 +110,16 @@ class Checkpointer:
     ``snapshot`` each step is read from hard links to its files (``_linked_copy``)."""
     failed = []
     for s in steps:
-      try:
-        with _linked_copy(self.directory, s) if snapshot else contextlib.nullcontext() as copy:
-          manager = self._manager if copy is None else copy
+      with _linked_copy(self.directory, s) if snapshot else contextlib.nullcontext() as copy:
+        manager = self._manager if copy is None else copy
+        # Reasons name the step's own directory, not the links read in its place.
+        here = lambda why: why.replace(str(manager.directory), self.directory)  # noqa: E731
+        try:
           return (self._restore_verified(manager, s, abstract_state), s), failed
-      except CorruptCheckpoint as e:
-        failed.append((s, str(e), False))
-      except ValueError as e:  # a structure or shape mismatch, unless an older one reads
-        failed.append((s, first_line(e), True))
+        except CorruptCheckpoint as e:
+          failed.append((s, first_line(here(str(e))), False))
+        except ValueError as e:  # a structure or shape mismatch, unless an older one reads
+          failed.append((s, first_line(here(str(e))), True))
     return None, failed
 
   @staticmethod
@@ -127,9 +129,9 @@ class Checkpointer:
           state=ocp.args.StandardRestore(abstract_state), digest=ocp.args.JsonRestore()))
     except ValueError as e:  # a misfit only if the checkpoint reads as it was stored
       _readable_as_stored(manager, step)
-      raise ValueError(first_line(e)) from None
+      raise ValueError(str(e)) from None
     except Exception as e:  # Orbax and TensorStore raise bare Exception, OSError, KeyError
-      raise CorruptCheckpoint(first_line(e)) from None
+      raise CorruptCheckpoint(str(e) or type(e).__name__) from None
     state = restored["state"]
     for (path, want), got in zip(jax.tree_util.tree_flatten_with_path(abstract_state)[0],
                                  jax.tree.leaves(state)):
@@ -166,7 +168,7 @@ def _readable_as_stored(manager, step: int) -> None:
   try:
     manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
   except Exception as e:
-    raise CorruptCheckpoint(first_line(e)) from None
+    raise CorruptCheckpoint(str(e) or type(e).__name__) from None
 
 
 @contextlib.contextmanager

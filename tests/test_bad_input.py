@@ -1,11 +1,20 @@
 """Every kind of bad input exits 2 with one line naming the problem and the fix (the table in docs/reliability.md).
 
 Each row of docs/reliability.md's "Bad input" table is a case here, with the text its message must hold.
+The table is generated from these cases, each run through the CLI:
+
+  python tests/test_bad_input.py     # rewrites the table in docs/reliability.md
 """
 
+import contextlib
+import io
 import os
+import pathlib
 import re
 import socket
+import sys
+import tempfile
+import textwrap
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -128,6 +137,34 @@ CASES = [
          "config.num_sample_images must be >= 1, got 0"),
     Case("negative device count", lambda t, c: _tiny(t, c, "--config.parallel.num_devices=-1"),
          "config.parallel.num_devices must be >= 0 (0: every local device), got -1"),
+    Case("no seeds", lambda t, c: _tiny(t, c, "--config.num_seeds=0"),
+         "config.num_seeds must be >= 1, got 0"),
+    Case("non-positive batch size", lambda t, c: _tiny(t, c, "--config.batch_size=0"),
+         "config.batch_size must be positive, got 0"),
+    Case("non-positive logging interval", lambda t, c: _tiny(t, c, "--config.log_every=0"),
+         "config.log_every must be positive, got 0"),
+    Case("non-positive checkpoint interval", lambda t, c: _tiny(t, c, "--config.ckpt_every=-1"),
+         "config.ckpt_every must be positive, got -1"),
+    Case("non-positive sample interval", lambda t, c: _tiny(t, c, "--config.sample_every=0"),
+         "config.sample_every must be positive, got 0"),
+    Case("discriminator EMA decay of 1 or more", lambda t, c: _tiny(t, c, "--config.d_ema_decay=1.0"),
+         "config.d_ema_decay must be in [0, 1) (0: no EMA), got 1.0"),
+    Case("too few evaluation samples in training", lambda t, c: _tiny(t, c, "--config.eval_num_samples=1"),
+         "config.eval_num_samples must be >= 2, got 1"),
+    Case("negative class count", lambda t, c: _tiny(t, c, "--config.model.num_classes=-1"),
+         "config.model.num_classes must be >= 0 (0: unconditional), got -1"),
+    Case("negative padding", lambda t, c: _tiny(t, c, "--config.data.pad_to=-2"),
+         "config.data.pad_to must be >= 0 (0: no padding), got -2"),
+    Case("negative labelled examples per class", lambda t, c: _tiny(t, c, "--config.data.labels_per_class=-1"),
+         "config.data.labels_per_class must be >= 0 (0: all), got -1"),
+    Case("negative rollback limit", lambda t, c: _tiny(t, c, "--config.nonfinite.max_rollbacks=-1"),
+         "config.nonfinite.max_rollbacks must be >= 0, got -1"),
+    Case("unknown CPU fast-path setting", lambda t, c: _tiny(t, c, "--config.fast_paths=fast"),
+         "unknown config.fast_paths 'fast'; choose from auto, on, off"),
+    Case("unknown latent distribution", lambda t, c: _tiny(t, c, "--config.latent_distribution=cauchy"),
+         "config.latent_distribution must be one of"),
+    Case("unknown upsampling", lambda t, c: _tiny(t, c, "--config.model.generator.upsample=bicubic"),
+         "unknown config.model.generator.upsample 'bicubic'; choose from"),
     Case("unknown model", lambda t, c: _tiny(t, c, "--config.model.name=vae"),
          "unknown config.model.name 'vae'; choose from"),
     Case("model keyword a network does not take",
@@ -304,7 +341,53 @@ def test_bad_input_gives_one_line_and_exit_2(case, tiny_config, tmp_path, capsys
 
 
 def test_docs_table_has_a_row_per_case():
-  text = open(TABLE).read()
-  table = text[text.index("## Bad input"):].split("\n#")[0]  # up to the next heading
+  table = _docs_table(open(TABLE).read())
   rows = [r.split("|")[1].strip() for r in table.splitlines() if re.match(r"\| [^-]", r)][1:]
   assert rows == [c.problem for c in CASES]
+
+
+def _docs_table(text: str) -> str:
+  """The "Bad input" section's table of ``text`` (docs/reliability.md)."""
+  section = text[text.index("## Bad input"):].split("\n#")[0]  # up to the next heading
+  return "\n".join(r for r in section.splitlines() if r.startswith("|"))
+
+
+def test_docs_table_rows_hold_each_case_s_message():
+  rows = _docs_table(open(TABLE).read()).splitlines()[2:]
+  assert len(rows) == len(CASES) >= 80
+  for row, case in zip(rows, CASES):
+    assert case.says.replace("|", "\\|") in row, (case.problem, row)
+
+
+def generated_table(tiny_config: str, root: str) -> str:
+  """The table: each case run through the CLI, its message with the temporary paths
+  shortened to …"""
+  rows = ["| problem | `ganjax: error: …` |", "|---|---|"]
+  for i, case in enumerate(CASES):
+    tmp = pathlib.Path(root) / f"case{i}"
+    tmp.mkdir()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+      assert cli.main(case.argv(tmp, tiny_config)) == 2, case.problem
+    line = err.getvalue().strip().splitlines()[-1].removeprefix("ganjax: error: ")
+    line = line.replace(str(tmp), "…").replace(root, "…").replace("|", "\\|").replace(
+        f"host {socket.gethostname()}, pid {os.getpid()}", "host H, pid P")
+    rows.append(f"| {case.problem} | `{line}` |")
+  return "\n".join(rows)
+
+
+def main():
+  root = tempfile.mkdtemp()
+  config = os.path.join(root, "tiny.py")
+  with open(config, "w") as f:
+    f.write(textwrap.dedent(TINY_CONFIG.format(path=make_idx_dataset(os.path.join(root, "idx")))))
+  text = open(TABLE).read()
+  table = generated_table(config, root)
+  open(TABLE, "w").write(text.replace(_docs_table(text), table))
+  print(f"rewrote the table in {TABLE}: {len(CASES)} rows")
+
+
+if __name__ == "__main__":
+  sys.path.insert(0, os.path.dirname(__file__))
+  from conftest import TINY_CONFIG, make_idx_dataset
+  main()
