@@ -24,10 +24,11 @@ import time
 import jax
 import orbax.checkpoint as ocp
 
-from ganjax.errors import UserError, disk_full, first_line
+from ganjax.errors import DISK_FULL_TEXT, UserError, disk_full, first_line
 from ganjax.state import state_digest
 
 
+_silenced = False  # _silence_orbax_noise has run in this process
 # A reader retries while a concurrent writer replaces the steps it lists (``restore``).
 READ_ATTEMPTS = 20
 READ_RETRY_SECONDS = 0.2
@@ -223,8 +224,10 @@ def _silence_orbax_noise() -> None:
     TensorStore's threads): dozens of tracebacks with no information. Only that exact
     error is dropped.
   """
-  if getattr(sys.unraisablehook, "ganjax_filter", False):
+  global _silenced
+  if _silenced:  # once per process: every Checkpointer would wrap the hooks again
     return
+  _silenced = True
   logging.getLogger("absl").addFilter(_orbax_record_shown)
   logging.getLogger("asyncio").addFilter(_asyncio_record_shown)
   unraisable_hook, except_hook = sys.unraisablehook, sys.excepthook
@@ -240,7 +243,6 @@ def _silence_orbax_noise() -> None:
     if not noise(error):
       except_hook(kind, error, traceback)
 
-  on_unraisable.ganjax_filter = True
   sys.unraisablehook, sys.excepthook = on_unraisable, on_exception
 
 
@@ -254,4 +256,4 @@ def _orbax_record_shown(record: logging.LogRecord) -> bool:
   if record.levelno < logging.ERROR:
     return False
   error = record.exc_info[1] if record.exc_info else None
-  return not (disk_full(error) or "No space left on device" in record.getMessage())
+  return not (disk_full(error) or DISK_FULL_TEXT in record.getMessage())

@@ -2,6 +2,8 @@
 
 import errno
 
+DISK_FULL_TEXT = "No space left on device"  # strerror(ENOSPC), inside other libraries' errors
+
 
 class UserError(Exception):
   """Bad input from the user: the message names the problem and the fix.
@@ -27,7 +29,7 @@ def disk_full(error: BaseException) -> bool:
   while error is not None and id(error) not in seen:
     seen.add(id(error))
     if ((isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT))
-        or "No space left on device" in str(error)):
+        or DISK_FULL_TEXT in str(error)):
       return True
     error = error.__cause__ or error.__context__
   return False

@@ -54,14 +54,15 @@ def test_each_resize_equals_its_peer(reference, batch, mode):
 @pytest.mark.parametrize("mode", ["tf1", "pytorch"])
 def test_pool_features_and_logits_equal_the_peers(reference, weights, mode):
   """ganjax's graph and loader against torch-fidelity (tf1) and pytorch-fid (pytorch), to
-  2e-4 of the feature scale, on grey and RGB batches; and the two modes differ by more."""
+  1e-5 of the feature scale (measured: 5e-7 to 9e-7; the issue's goal was 2e-4), on grey and
+  RGB batches; and the two modes differ by more than 2e-4."""
   other = {"tf1": "pytorch", "pytorch": "tf1"}[mode]
   for batch in ("grey", "rgb"):
     pool, logits = inception.features(weights[2], reference[f"{batch}_images"], mode)
     for name, ours in (("pool", pool), ("logits", logits)):
       peer = reference[f"{batch}_{mode}_{name}"]
       scale = np.abs(peer).max()
-      assert np.abs(ours - peer).max() <= 2e-4 * scale, (batch, name)
+      assert np.abs(ours - peer).max() <= 1e-5 * scale, (batch, name)
       assert np.abs(reference[f"{batch}_{other}_{name}"] - peer).max() > 2e-4 * scale
 
 
