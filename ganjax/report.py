@@ -21,7 +21,7 @@ import shutil
 
 import numpy as np
 
-from ganjax import stats
+from ganjax import provenance, stats
 from ganjax.logging import read_metrics
 from ganjax.sweep import EVAL_FILE, FAILED_FILE, Sweep, describe
 from ganjax.workdir import TIMING_FILE, read_json, write_atomically
@@ -77,6 +77,32 @@ def collect(runs, sweep: Sweep) -> list[dict]:
   return [row for row in (run_row(r, sweep) for r in runs) if row is not None]
 
 
+def _provenance(run) -> list[dict]:
+  """The run's provenance entries (a vmapped cell's, for its seeds)."""
+  return (provenance.read(run.workdir)
+          or provenance.read(os.path.dirname(run.workdir)))
+
+
+def provenance_markdown(runs) -> list[str]:
+  """Markdown: what the runs were trained with; a setting that differs between runs or
+  between segments of one run lists each value with its number of runs."""
+  values = {}
+  for run in runs:
+    for entry in _provenance(run):
+      for key, value in provenance.describe(entry).items():
+        values.setdefault(key, {}).setdefault(value, set()).add(run.workdir)
+  if not values:
+    return []
+  lines = ["## Provenance", "", "What the runs were trained with (`provenance.json` in each run "
+           "directory, one entry per `ganjax train` call).", "", "| | value | runs |",
+           "|---|---|---|"]
+  for key, seen in values.items():
+    for value, workdirs in seen.items():
+      note = f"{len(workdirs)}" + ("" if len(seen) == 1 else " (differs)")
+      lines.append(f"| {key} | {value} | {note} |")
+  return lines + [""]
+
+
 def write_csv(path: str, rows: list[dict]) -> None:
   columns = list(dict.fromkeys(k for row in rows for k in row))
   buffer = io.StringIO()
@@ -117,6 +143,89 @@ def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
                                       bounds=METRIC_BOUNDS.get(metric, (-np.inf, np.inf)))
     out.append(summary)
   return out
+
+
+# Which way is better, for the metrics a comparison can count a failed run in: a diverged
+# run scores the worst value that any run of the study reached.
+LOWER_IS_BETTER = ("fid", "kid", "class_kl")
+HIGHER_IS_BETTER = ("precision", "recall", "density", "coverage", "classifier_score",
+                    "classes_generated", "test_accuracy", "images_per_s")
+
+
+def worst_score(metric: str, rows: list[dict]) -> float:
+  """The worst finished value of ``metric`` in ``rows``; NaN when its direction is unknown."""
+  values = np.array([r.get(metric, np.nan) for r in rows if r["status"] == "ok"], np.float64)
+  values = values[np.isfinite(values)]
+  if not len(values) or metric not in LOWER_IS_BETTER + HIGHER_IS_BETTER:
+    return float("nan")
+  return float(values.max() if metric in LOWER_IS_BETTER else values.min())
+
+
+def comparisons(sweep: Sweep, rows: list[dict]) -> list[dict]:
+  """Each cell against its reference (``Sweep.baseline``) on the primary metric, paired by
+  seed: ``stats.paired_difference`` of cell − reference over the seeds both ran, a failed
+  run counted at ``worst_score``; ``holm`` p's across all of the study's comparisons."""
+  metric = sweep.primary_metric
+  worst = worst_score(metric, rows)
+
+  def score(cell, seed):
+    row = next((r for r in rows if r["seed"] == seed
+                and all(r.get(k) == v for k, v in cell.factors.items())), None)
+    if row is None:
+      return None, False
+    return (worst if row["status"] == "failed" else row.get(metric, np.nan)), \
+        row["status"] == "failed"
+
+  out = []
+  for cell in sweep.cells:
+    reference = sweep.reference(cell)
+    if reference is None:
+      continue
+    pairs, failed = [], 0
+    for seed in sweep.seeds:
+      (a, a_failed), (b, b_failed) = score(reference, seed), score(cell, seed)
+      if a is not None and b is not None:
+        pairs.append((a, b))
+        failed += a_failed + b_failed
+    if pairs:
+      a, b = np.array(pairs, np.float64).T
+      out.append(dict(cell=cell, reference=reference, failed=failed,
+                      difference=stats.paired_difference(a, b)))
+  adjusted = stats.holm([c["difference"].p for c in out])
+  for c, p in zip(out, adjusted):
+    c["holm_p"] = float(p)
+  return out
+
+
+def comparisons_markdown(sweep: Sweep, rows: list[dict]) -> list[str]:
+  """Markdown: the table of ``comparisons``."""
+  found = comparisons(sweep, rows)
+  if not found:
+    return []
+  metric = sweep.primary_metric
+  goal = (" (lower is better)" if metric in LOWER_IS_BETTER else
+          " (higher is better)" if metric in HIGHER_IS_BETTER else "")
+  lines = [f"## Paired comparisons of {metric}{goal}", "",
+           f"Each cell minus its reference, seed by seed over the seeds both ran: mean "
+           "difference, 95 % percentile-bootstrap interval, paired t-test p and Holm's p "
+           f"adjusted over these {len(found)} comparisons. "
+           + (f"A diverged run counts at the study's worst {metric}, "
+              f"{worst_score(metric, rows):.4g}. " if metric in LOWER_IS_BETTER +
+              HIGHER_IS_BETTER else "Pairs with a diverged run are left out. ")
+           + "With fewer than about 5 seeds the bootstrap interval is too narrow; read the "
+           "p's.", "",
+           "| cell | reference | pairs | failed runs | difference [95 % bootstrap] | p | Holm p |",
+           "|---|---|---|---|---|---|---|"]
+  for c in found:
+    d = c["difference"]
+    lines.append(f"| {c['cell'].name} | {c['reference'].name} | {d.n} | {c['failed']} | "
+                 f"{d.mean:+.4g} [{d.low:+.3g}, {d.high:+.3g}] | {_p(d.p)} | "
+                 f"{_p(c['holm_p'])} |")
+  return lines + [""]
+
+
+def _p(value: float) -> str:
+  return "—" if np.isnan(value) else f"{value:.2g}"
 
 
 def rollback_note(rows: list[dict]) -> str:
@@ -288,7 +397,8 @@ def write(workdir: str, sweep: Sweep, sweep_path: str, rows: list[dict], overrid
       shutil.copyfile(source, os.path.join(workdir, target))
       grids.append((cell.name, target))
   write_atomically(os.path.join(workdir, "report.md"),
-                   markdown(sweep, sweep_path, summaries, rows, overrides, plots, grids))
+                   markdown(sweep, sweep_path, summaries, rows, overrides, plots, grids)
+                   + "\n".join(["", *provenance_markdown(runs)]))
 
 
 def across_x(sweep: Sweep, summaries: list[dict]) -> list[str]:
@@ -355,6 +465,7 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
               "and how many runs of the cell rolled back. Those runs trained at less than the "
               "rate their cell names, from the checkpoint on."]
   lines += [""]
+  lines += comparisons_markdown(sweep, rows)
   lines += across_x(sweep, summaries)
   for title, path in plots:
     lines += [f"## {title}", "", f"![{title}]({path})", ""]

@@ -70,7 +70,11 @@ class Sweep(NamedTuple):
   run shares (the study's budget). ``metrics``: the columns the report summarises, from
   ``ganjax eval`` (fid, kid, precision, recall, sharpness_fake, ...) or the run's own log
   (test_accuracy, g_grad_norm_spread, d_grad_norm_spread, images_per_s). ``x``: the factor on
-  the plots' x axis (default: the last numeric one, else the last one).
+  the plots' x axis (default: the last numeric one, else the last one). ``primary``: the
+  one metric the study's comparisons test (default: the first of ``metrics``). ``baseline``:
+  factor values naming the reference, e.g. ``{"optimizer": "adam"}``: every other cell is
+  compared, seed by seed, with the cell that has those values and its own for the other
+  factors (default: every cell with the first cell).
   """
   base: str
   cells: list
@@ -80,6 +84,20 @@ class Sweep(NamedTuple):
   eval_num_samples: int = 10000
   title: str = ""
   x: str | None = None
+  primary: str | None = None
+  baseline: dict | None = None
+
+  @property
+  def primary_metric(self) -> str:
+    return self.primary or self.metrics[0]
+
+  def reference(self, cell: Cell) -> Cell | None:
+    """The cell that ``cell`` is compared with; None for a reference cell itself, or where
+    the grid has no cell with the baseline's values and ``cell``'s other factors."""
+    factors = {**cell.factors, **(self.baseline or self.cells[0].factors)}
+    if factors == cell.factors:
+      return None
+    return next((c for c in self.cells if c.factors == factors), None)
 
 
 class Run(NamedTuple):
@@ -104,6 +122,16 @@ def load(path: str) -> Sweep:
     raise UserError(f"sweep config {path!r}: cells {repeated} appear more than once")
   if len(set(sweep.seeds)) != len(sweep.seeds):
     raise UserError(f"sweep config {path!r}: seeds {list(sweep.seeds)} repeat")
+  if sweep.primary is not None and sweep.primary not in sweep.metrics:
+    raise UserError(f"sweep config {path!r}: primary metric {sweep.primary!r} is not among its "
+                    f"metrics {list(sweep.metrics)}")
+  if sweep.baseline is not None:
+    factors = {k for c in sweep.cells for k in c.factors}
+    unknown = sorted(set(sweep.baseline) - factors)
+    if unknown or not any(all(c.factors.get(k) == v for k, v in sweep.baseline.items())
+                          for c in sweep.cells):
+      raise UserError(f"sweep config {path!r}: no cell has the baseline's values "
+                      f"{sweep.baseline}" + (f" (unknown factors {unknown})" if unknown else ""))
   return sweep
 
 

@@ -16,7 +16,7 @@ import time
 import ml_collections
 import numpy as np
 
-from ganjax import cpu, data, distributed
+from ganjax import cpu, data, distributed, provenance
 from ganjax import hooks as hooks_lib
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
@@ -145,9 +145,11 @@ def _feed(config, runs: list, parallel: DataParallel):
 
 
 def _open_writers(workdir: str, config, start: int, primary: bool) -> list:
-  """Writes ``config.json``; one metrics writer per seed (none on the other processes)."""
+  """Writes ``config.json`` and adds to ``provenance.json``; one metrics writer per seed
+  (none on the other processes)."""
   if primary:
     write_atomically(os.path.join(workdir, "config.json"), config.to_json(indent=2))
+    provenance.record(workdir, start)
   writers = []
   for seed_dir in seed_workdirs(workdir, config):
     if primary:

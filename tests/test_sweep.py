@@ -198,6 +198,10 @@ def test_tiny_sweep_cut_short_and_resumed_equals_a_straight_one(straight_first_c
 
   text = (resumed / "report.md").read_text()
   assert "| ns | 2 | 2/2 |" in text and "| ns | 4 | 2/2 |" in text
+  # The second cell against the first, paired by seed; what the runs were trained with.
+  assert "## Paired comparisons of fid (lower is better)" in text
+  assert "| loss=ns,sample_every=4 | loss=ns,sample_every=2 | 2 | 0 |" in text
+  assert f"| jax | {jax.__version__} | 4 |" in text
   for name in ("plots/metrics.png", "plots/losses.png", "plots/grad_norm_spread.png",
                "grids/loss=ns,sample_every=2.png", "grids/loss=ns,sample_every=4.png"):
     assert f"]({name})" in text and (resumed / name).stat().st_size > 0

@@ -1,0 +1,132 @@
+"""Paired differences, Holm's correction and the report's paired comparisons, against scipy and
+hand-computed numbers."""
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from ganjax import report, stats
+from ganjax.sweep import Sweep, axis, choice, product
+
+
+def test_holm_known_numbers():
+  # sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 → running max 0.06
+  np.testing.assert_allclose(stats.holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+  # docs/findings.md, study 4b: Welch's p 0.036 (FID) and 0.032 (recall) become 0.064 each
+  np.testing.assert_allclose(stats.holm([0.036, 0.032]), [0.064, 0.064])
+  adjusted = stats.holm([0.2, np.nan, 0.9])  # a NaN is not a comparison: m = 2
+  np.testing.assert_allclose(adjusted[[0, 2]], [0.4, 0.9])
+  assert np.isnan(adjusted[1])
+
+
+def test_holm_equals_its_definition_on_random_p_values():
+  """p̃₍ᵢ₎ = max_{j ≤ i} min(1, (m − j + 1) p₍ⱼ₎), computed the slow way."""
+  rng = np.random.default_rng(3)
+  for m in (1, 2, 5, 9):
+    p = rng.uniform(0, 0.3, size=m)
+    order = np.argsort(p)
+    expected = np.empty(m)
+    for i, index in enumerate(order):
+      expected[index] = max(min(1.0, (m - j) * p[order[j]]) for j in range(i + 1))
+    np.testing.assert_allclose(stats.holm(p), expected)
+
+
+def test_paired_difference_equals_scipy():
+  rng = np.random.default_rng(0)
+  a = rng.normal(10.0, 2.0, size=6)
+  b = a + rng.normal(1.0, 0.5, size=6)
+  d = stats.paired_difference(a, b)
+  assert d.n == 6 and d.mean == pytest.approx(np.mean(b - a))
+  assert d.p == pytest.approx(scipy_stats.ttest_rel(b, a).pvalue)
+  interval = scipy_stats.bootstrap((b - a,), np.mean, n_resamples=9999, method="percentile",
+                                   random_state=np.random.default_rng(0)).confidence_interval
+  assert (d.low, d.high) == pytest.approx((interval.low, interval.high))
+  assert stats.paired_difference(a, b) == d  # seeded: a report is reproducible
+
+
+def test_paired_bootstrap_approaches_the_t_interval_with_many_pairs():
+  rng = np.random.default_rng(1)
+  a = rng.normal(size=400)
+  b = a + rng.normal(0.3, 1.0, size=400)
+  d = stats.paired_difference(a, b)
+  t = stats.mean_ci(b - a)
+  assert d.low == pytest.approx(t.mean - t.half_width, abs=0.1 * t.half_width)
+  assert d.high == pytest.approx(t.mean + t.half_width, abs=0.1 * t.half_width)
+  assert d.p < 1e-4
+
+
+def test_paired_difference_edge_cases():
+  one = stats.paired_difference([1.0], [3.0])
+  assert (one.mean, one.low, one.high, one.n) == (2.0, 2.0, 2.0, 1) and np.isnan(one.p)
+  same = stats.paired_difference([1.0, 2.0, 3.0], [2.0, 3.0, 4.0])  # every difference is 1
+  assert (same.mean, same.low, same.high) == (1.0, 1.0, 1.0) and np.isnan(same.p)
+  dropped = stats.paired_difference([1.0, np.nan, 2.0, 5.0], [2.0, 0.0, np.inf, 8.0])
+  assert (dropped.n, dropped.mean) == (2, 2.0)
+  with pytest.raises(ValueError, match="differ in number"):
+    stats.paired_difference([1.0, 2.0], [1.0])
+
+
+def _rows(table: dict) -> list[dict]:
+  """results.csv-like rows from {(optimizer, lr): [fid per seed, None = diverged]}."""
+  rows = []
+  for (optimizer, lr), fids in table.items():
+    for seed, fid in enumerate(fids):
+      rows.append(dict(optimizer=optimizer, lr=lr, seed=seed,
+                       status="failed" if fid is None else "ok",
+                       fid=float("nan") if fid is None else fid))
+  return rows
+
+
+def test_comparisons_pair_by_seed_count_divergence_at_the_worst_score_and_apply_holm():
+  sweep = Sweep(base="x.py", cells=product(choice("optimizer", {"adam": {}, "cg": {}}),
+                                           axis("lr", [1, 4], "optimizer.g.learning_rate")),
+                seeds=(0, 1, 2), metrics=("precision", "fid"), primary="fid",
+                baseline={"optimizer": "adam"})
+  rows = _rows({("adam", 1): [100.0, 110.0, 120.0], ("adam", 4): [90.0, 95.0, 97.0],
+                ("cg", 1): [98.0, 104.0, 119.0], ("cg", 4): [None, 80.0, 85.0]})
+  found = report.comparisons(sweep, rows)
+  assert [(c["cell"].name, c["reference"].name) for c in found] == [
+      ("optimizer=cg,lr=1", "optimizer=adam,lr=1"), ("optimizer=cg,lr=4", "optimizer=adam,lr=4")]
+  first, second = found
+  assert first["failed"] == 0 and first["difference"].mean == pytest.approx(-3.0)
+  assert first["difference"].p == pytest.approx(
+      scipy_stats.ttest_rel([98, 104, 119], [100, 110, 120]).pvalue)
+  # cg's diverged seed 0 at lr 4 scores the study's worst FID, 120 (adam, lr 1, seed 2)
+  assert report.worst_score("fid", rows) == 120.0
+  assert second["failed"] == 1
+  assert second["difference"].mean == pytest.approx(np.mean([120 - 90, 80 - 95, 85 - 97]))
+  np.testing.assert_allclose([c["holm_p"] for c in found],
+                             stats.holm([c["difference"].p for c in found]))
+  text = "\n".join(report.comparisons_markdown(sweep, rows))
+  assert "## Paired comparisons of fid (lower is better)" in text
+  assert "study's worst fid, 120" in text and "| optimizer=cg,lr=4 | optimizer=adam,lr=4 | 3 | 1 |" in text
+
+
+def test_without_a_baseline_every_cell_is_compared_with_the_first():
+  sweep = Sweep(base="x.py", cells=axis("lr", [1, 2, 4], "optimizer.g.learning_rate"),
+                seeds=(0, 1), metrics=("test_accuracy",))
+  rows = [dict(lr=lr, seed=s, status="ok", test_accuracy=0.5 + 0.1 * i + 0.01 * s)
+          for i, lr in enumerate((1, 2, 4)) for s in (0, 1)]
+  found = report.comparisons(sweep, rows)
+  assert [c["reference"].name for c in found] == ["lr=1", "lr=1"]
+  assert [c["difference"].mean for c in found] == pytest.approx([0.1, 0.2])
+  assert report.worst_score("test_accuracy", rows) == pytest.approx(0.5)  # higher is better
+  assert np.isnan(report.worst_score("sharpness_fake", rows))  # no direction
+
+
+@pytest.mark.parametrize("primary, baseline, message", [
+    ("kid", None, "primary metric 'kid' is not among"),
+    (None, {"optimizer": "sgd"}, "no cell has the baseline"),
+    (None, {"momentum": 0.9}, "unknown factors"),
+])
+def test_a_bad_primary_or_baseline_is_refused(tmp_path, primary, baseline, message):
+  from ganjax import sweep as sweep_lib
+  from ganjax.errors import UserError
+  path = tmp_path / "s.py"
+  path.write_text("from ganjax.sweep import Sweep, choice\n"
+                  "def get_config():\n"
+                  "  return Sweep(base='b.py', cells=choice('optimizer', {'adam': {}, 'cg': {}}),"
+                  f" metrics=('fid',), primary={primary!r}, baseline={baseline!r})\n")
+  with pytest.raises(UserError, match=message):
+    sweep_lib.load(str(path))
+
