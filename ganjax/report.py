@@ -103,6 +103,27 @@ def provenance_markdown(runs) -> list[str]:
   return lines + [""]
 
 
+def read_csv(path: str, sweep: Sweep) -> list[dict]:
+  """``write_csv``'s rows read back, with factor values typed as the sweep's cells give them
+  (``0.25``, not ``"0.25"``) and every other numeric column as a number."""
+  values = {}
+  for cell in sweep.cells:
+    for name, value in cell.factors.items():
+      values.setdefault(name, {})[str(value)] = value
+  with open(path, newline="") as f:
+    rows = list(csv.DictReader(f))
+  for row in rows:
+    for key, text in row.items():
+      if key in values:
+        row[key] = values[key].get(text, text)
+      elif key not in ("status", "timed", "workdir"):
+        try:
+          row[key] = int(text) if key in ("seed", "steps", "batch_size") else float(text)
+        except ValueError:
+          pass
+  return rows
+
+
 def write_csv(path: str, rows: list[dict]) -> None:
   columns = list(dict.fromkeys(k for row in rows for k in row))
   buffer = io.StringIO()

@@ -32,3 +32,14 @@ def test_study_plans_distinct_valid_runs(path, tmp_path):
       for part in key.split("."):
         node = node[part]
       assert node == value or node.to_dict() == value
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=lambda p: os.path.basename(p))
+def test_study_declares_its_primary_metric_and_a_reference_for_every_other_cell(path):
+  study = sweep.load(path)
+  assert study.primary in study.metrics and study.baseline
+  baseline = [c for c in study.cells
+              if all(c.factors[k] == v for k, v in study.baseline.items())]
+  assert baseline and all(study.reference(c) is None for c in baseline)
+  others = [c for c in study.cells if c not in baseline]
+  assert others and all(study.reference(c) in baseline for c in others)

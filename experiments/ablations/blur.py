@@ -33,4 +33,5 @@ def get_config():
   return Sweep(base="../dcgan_fashion_mnist.py", cells=cells, seeds=(0, 1, 2),
                settings={"total_steps": 1000, "sample_every": 500, "ckpt_every": 500},
                metrics=("sharpness_fake", "fid"), eval_num_samples=5000,
+               primary="sharpness_fake", baseline={"change": "none"},
                title="Study 3: what reduces blur")

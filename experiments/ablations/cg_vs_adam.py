@@ -37,4 +37,5 @@ def get_config():
   return Sweep(base="../dcgan_fashion_mnist.py", cells=cells, seeds=(0, 1, 2),
                settings={"total_steps": 1000, "sample_every": 500, "ckpt_every": 500},
                metrics=("fid", "precision", "recall"), eval_num_samples=5000,
+               primary="fid", baseline={"optimizer": "adam"},
                title="Study 1: conjugate gradient vs the usual optimizers, across learning rates")

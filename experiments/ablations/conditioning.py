@@ -23,4 +23,5 @@ def get_config():
   return Sweep(base="../dcgan_fashion_mnist.py", cells=cells, seeds=(0, 1, 2),
                settings={"total_steps": 2000, "sample_every": 500, "ckpt_every": 500},
                metrics=("fid", "recall", "classes_generated"), eval_num_samples=5000,
+               primary="fid", baseline={"conditioning": "none"},
                title="Study 4b: unconditional vs conditional GANs")

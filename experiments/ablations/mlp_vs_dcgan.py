@@ -33,4 +33,5 @@ def get_config():
                            **_mlp_cells("balanced_mlp", balanced_mlp_model())})
   return Sweep(base="../dcgan_fashion_mnist.py", cells=cells, seeds=(0, 1, 2),
                settings={"total_steps": DCGAN_STEPS}, metrics=("fid", "sharpness_fake"),
-               eval_num_samples=5000, title="Study 5: MLP GAN vs DCGAN")
+               eval_num_samples=5000, primary="fid", baseline={"model": "dcgan"},
+               title="Study 5: MLP GAN vs DCGAN")

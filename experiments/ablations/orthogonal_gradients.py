@@ -42,5 +42,6 @@ def get_config():
                settings={"data.name": "fashion_mnist", "total_steps": 10000, "log_every": 100,
                          "log_layer_norms": True},
                metrics=("g_grad_norm_spread", "d_grad_norm_spread", "fid"),
-               eval_num_samples=5000, x="optimizer",
+               eval_num_samples=5000, x="optimizer", primary="g_grad_norm_spread",
+               baseline={"optimizer": "adam"},
                title="Study 2: orthogonal gradients vs vanishing/exploding gradients")

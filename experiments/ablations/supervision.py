@@ -21,4 +21,5 @@ def get_config():
   return Sweep(base="../ssgan_fashion_mnist.py", cells=product(method, labels), seeds=(0, 1, 2),
                settings={"total_steps": 2000, "sample_every": 500, "ckpt_every": 500},
                metrics=("test_accuracy", "fid"), eval_num_samples=5000, x="labels_per_class",
+               primary="test_accuracy", baseline={"method": "supervised_only"},
                title="Study 4a: semi-supervised GAN vs supervised-only classifier")

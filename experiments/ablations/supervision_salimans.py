@@ -18,5 +18,6 @@ def get_config():
                              "supervised_only": {"loss.d_adversarial": 0.0}})
   return Sweep(base="../ssgan_mlp_fashion_mnist.py", cells=method, seeds=(0, 1, 2),
                metrics=("test_accuracy", "fid"), eval_num_samples=5000,
+               primary="test_accuracy", baseline={"method": "supervised_only"},
                title="Study 4a (Salimans et al.'s recipe): semi-supervised GAN vs "
                      "supervised-only classifier, 100 labels")
