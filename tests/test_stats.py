@@ -102,6 +102,19 @@ def test_comparisons_pair_by_seed_count_divergence_at_the_worst_score_and_apply_
   assert "study's worst fid, 120" in text and "| optimizer=cg,lr=4 | optimizer=adam,lr=4 | 3 | 1 |" in text
 
 
+def test_results_csv_reads_back_to_the_same_comparisons(tmp_path):
+  sweep = Sweep(base="x.py", cells=product(choice("optimizer", {"adam": {}, "cg": {}}),
+                                           axis("lr", [0.25, 4.0], "optimizer.g.learning_rate")),
+                seeds=(0, 1, 2), metrics=("fid",), baseline={"optimizer": "adam"})
+  rows = _rows({("adam", 0.25): [100.0, 110.0, 120.0], ("adam", 4.0): [90.0, 95.0, 97.0],
+                ("cg", 0.25): [98.0, 104.0, 119.0], ("cg", 4.0): [None, 80.0, 85.0]})
+  report.write_csv(str(tmp_path / "results.csv"), rows)
+  back = report.read_csv(str(tmp_path / "results.csv"), sweep)
+  assert [(r["optimizer"], r["lr"], r["seed"], r["status"]) for r in back] == [
+      (r["optimizer"], r["lr"], r["seed"], r["status"]) for r in rows]
+  assert report.comparisons_markdown(sweep, back) == report.comparisons_markdown(sweep, rows)
+
+
 def test_without_a_baseline_every_cell_is_compared_with_the_first():
   sweep = Sweep(base="x.py", cells=axis("lr", [1, 2, 4], "optimizer.g.learning_rate"),
                 seeds=(0, 1), metrics=("test_accuracy",))
