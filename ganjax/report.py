@@ -21,7 +21,7 @@ import shutil
 
 import numpy as np
 
-from ganjax import provenance, stats
+from ganjax import provenance, search, stats
 from ganjax.logging import read_metrics
 from ganjax.sweep import EVAL_FILE, FAILED_FILE, Sweep, describe
 from ganjax.workdir import TIMING_FILE, read_json, write_atomically
@@ -52,7 +52,8 @@ def run_row(run, sweep: Sweep) -> dict | None:
   timed, timing = "run", read_json(os.path.join(run.workdir, TIMING_FILE))
   if timing is None:  # vmapped seeds: one wall time for the whole cell
     timed, timing = "cell", read_json(os.path.join(os.path.dirname(run.workdir), TIMING_FILE))
-  row = dict(run.cell.factors, seed=run.seed, status="failed" if failed else "ok",
+  row = dict(run.cell.factors, **run.cell.drawn, seed=run.seed,
+             status="failed" if failed else "ok",
              steps=run.config.total_steps, batch_size=run.config.batch_size,
              train_seconds=(timing or {"train_seconds": float("nan")})["train_seconds"],
              timed=timed)
@@ -245,6 +246,83 @@ def comparisons_markdown(sweep: Sweep, rows: list[dict]) -> list[str]:
   return lines + [""]
 
 
+def search_scores(sweep: Sweep, rows: list[dict]) -> dict:
+  """A random search's settings per group of the other factors (per method): label →
+  [(cell, score, failed runs)], a setting's score the mean over its seeds of the primary
+  metric, a failed run counted at ``worst_score``; settings with no finished run yet are left
+  out."""
+  metric = sweep.primary_metric
+  worst = worst_score(metric, rows)
+  groups = {}
+  for cell in sweep.cells:
+    mine = [r for r in rows if all(r.get(k) == v for k, v in cell.factors.items())]
+    values = [worst if r["status"] == "failed" else r.get(metric, np.nan) for r in mine]
+    values = [v for v in values if np.isfinite(v)]
+    if not values:
+      continue
+    label = ", ".join(f"{k}={describe(v)}" for k, v in cell.factors.items()
+                      if k != sweep.search) or "all"
+    failed = sum(r["status"] == "failed" for r in mine)
+    groups.setdefault(label, []).append((cell, float(np.mean(values)), failed))
+  return groups
+
+
+def search_markdown(sweep: Sweep, rows: list[dict], plot: str | None) -> list[str]:
+  """Markdown: each method's distribution of setting scores and its expected best against
+  the number of settings tried (``ganjax.search.expected_best``)."""
+  groups = search_scores(sweep, rows)
+  if not groups:
+    return []
+  metric = sweep.primary_metric
+  lower = metric not in HIGHER_IS_BETTER
+  lines = [f"## Random search: {metric} over each method's settings", "",
+           f"A setting's score is its mean {metric} over seeds; a diverged run counts at the "
+           f"study's worst, {worst_score(metric, rows):.4g}. Expected best of b: the mean best "
+           "score of b settings drawn at random from the k tried (Lucic et al. 2018).", "",
+           "| method | settings | failed runs | median | best | best setting | "
+           "expected best of 1 / ⌈k/2⌉ / k |", "|---|---|---|---|---|---|---|"]
+  for label, settings in groups.items():
+    scores = [score for _, score, _ in settings]
+    k = len(scores)
+    best_cell = (min if lower else max)(settings, key=lambda s: s[1])[0]
+    drawn = ", ".join(f"{name}={describe(v)}" for name, v in best_cell.drawn.items())
+    budgets = sorted({1, (k + 1) // 2, k})
+    expected = " / ".join(f"{search.expected_best(scores, b, lower):.4g}" for b in budgets)
+    lines.append(f"| {label} | {k} | {sum(f for _, _, f in settings)} | "
+                 f"{np.median(scores):.4g} | {(min if lower else max)(scores):.4g} | "
+                 f"{drawn or best_cell.name} | {expected} |")
+  if plot:
+    lines += ["", f"![Random search]({plot})"]
+  return lines + [""]
+
+
+def plot_search(path: str, sweep: Sweep, rows: list[dict]) -> bool:
+  """Per method: its settings' scores (points) and the expected best against the budget."""
+  groups = search_scores(sweep, rows)
+  if not groups:
+    return False
+  plt, metric = _pyplot(), sweep.primary_metric
+  lower = metric not in HIGHER_IS_BETTER
+  fig, (spread, budget) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+  for i, (label, settings) in enumerate(groups.items()):
+    scores = [score for _, score, _ in settings]
+    jitter = np.random.default_rng(i).uniform(-0.15, 0.15, len(scores))
+    spread.scatter(i + jitter, scores, s=14)
+    budgets = np.arange(1, len(scores) + 1)
+    budget.plot(budgets, [search.expected_best(scores, b, lower) for b in budgets],
+                marker="o", markersize=3, label=label)
+  spread.set_xticks(range(len(groups)), list(groups), rotation=30, ha="right")
+  spread.set_ylabel(f"{metric}, mean over seeds, per setting")
+  budget.set_xlabel("settings tried")
+  budget.set_ylabel(f"expected best {metric}")
+  for ax in (spread, budget):
+    ax.grid(alpha=0.3)
+  budget.legend(fontsize=7)
+  fig.savefig(path, dpi=110, bbox_inches="tight")
+  plt.close(fig)
+  return True
+
+
 def _p(value: float) -> str:
   return "—" if np.isnan(value) else f"{value:.2g}"
 
@@ -397,7 +475,10 @@ def write(workdir: str, sweep: Sweep, sweep_path: str, rows: list[dict], overrid
     if any(r["workdir"] == os.path.join("runs", run.cell.name, f"seed_{run.seed}")
            and r["status"] == "ok" for r in rows):
       finished.setdefault(run.cell.name, []).append(run)
-  plots = []
+  plots, search_plot = [], None
+  if rows and sweep.search and plot_search(os.path.join(workdir, "plots", "search.png"), sweep,
+                                           rows):
+    search_plot = "plots/search.png"
   if rows:
     plot_metrics(os.path.join(workdir, "plots", "metrics.png"), sweep, summaries)
     plots.append(("Metrics against " + x_factor(sweep), "plots/metrics.png"))
@@ -418,7 +499,8 @@ def write(workdir: str, sweep: Sweep, sweep_path: str, rows: list[dict], overrid
       shutil.copyfile(source, os.path.join(workdir, target))
       grids.append((cell.name, target))
   write_atomically(os.path.join(workdir, "report.md"),
-                   markdown(sweep, sweep_path, summaries, rows, overrides, plots, grids)
+                   markdown(sweep, sweep_path, summaries, rows, overrides, plots, grids,
+                            search_plot)
                    + "\n".join(["", *provenance_markdown(runs)]))
 
 
@@ -446,9 +528,10 @@ def across_x(sweep: Sweep, summaries: list[dict]) -> list[str]:
   return lines + [""]
 
 
-def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, grids) -> str:
+def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, grids,
+             search_plot: str | None = None) -> str:
   """The report's text: set-up, per-cell table, plots, grids."""
-  factors = list(dict.fromkeys(k for c in sweep.cells for k in c.factors))
+  factors = list(dict.fromkeys(k for c in sweep.cells for k in (*c.factors, *c.drawn)))
   command = f"ganjax sweep --config {os.path.relpath(sweep_path)} --workdir DIR"
   command += "".join(f" --config.{k}={v}" for k, v in overrides.items())
   steps = sorted({r["steps"] for r in rows})
@@ -474,7 +557,7 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
     lines[-2] = lines[-2][:-2] + " | lr after rollbacks |"
     lines[-1] += "---|"
   for s in summaries:
-    cells = [describe(s["cell"].factors.get(f, "")) for f in factors]
+    cells = [describe({**s["cell"].factors, **s["cell"].drawn}.get(f, "")) for f in factors]
     cells += [f"{s['ok']}/{s['runs']}"] + [str(s[m]) for m in sweep.metrics]
     timed = " (cell)" if s["timed"] == "cell" else ""
     cells += [s["steps"], f"{s['train_seconds']}{timed}"] + ([s["rollbacks"]] if rolled else [])
@@ -486,7 +569,8 @@ def markdown(sweep: Sweep, sweep_path: str, summaries, rows, overrides, plots, g
               "and how many runs of the cell rolled back. Those runs trained at less than the "
               "rate their cell names, from the checkpoint on."]
   lines += [""]
-  lines += comparisons_markdown(sweep, rows)
+  lines += (search_markdown(sweep, rows, search_plot) if sweep.search
+            else comparisons_markdown(sweep, rows))
   lines += across_x(sweep, summaries)
   for title, path in plots:
     lines += [f"## {title}", "", f"![{title}]({path})", ""]

@@ -28,9 +28,11 @@ EVAL_FILE, FAILED_FILE = "eval.json", "failed.json"
 
 class Cell(NamedTuple):
   """One point of the grid: ``factors`` name it in tables and plots; ``overrides`` are the
-  dotted config keys (or whole groups, as dicts) that it sets."""
+  dotted config keys (or whole groups, as dicts) that it sets; ``drawn``, the values a random
+  search drew for it (``ganjax.search``), by label: results.csv columns, not part of its name."""
   factors: dict
   overrides: dict
+  drawn: dict = {}
 
   @property
   def name(self) -> str:
@@ -55,11 +57,12 @@ def product(*axes: list[Cell]) -> list[Cell]:
   """Every combination of the axes' cells; later axes override earlier ones' keys."""
   cells = []
   for combo in itertools.product(*axes):
-    factors, overrides = {}, {}
+    factors, overrides, drawn = {}, {}, {}
     for cell in combo:
       factors.update(cell.factors)
       overrides.update(cell.overrides)
-    cells.append(Cell(factors, overrides))
+      drawn.update(cell.drawn)
+    cells.append(Cell(factors, overrides, drawn))
   return cells
 
 
@@ -74,7 +77,10 @@ class Sweep(NamedTuple):
   one metric the study's comparisons test (default: the first of ``metrics``). ``baseline``:
   factor values naming the reference, e.g. ``{"optimizer": "adam"}``: every other cell is
   compared, seed by seed, with the cell that has those values and its own for the other
-  factors (default: every cell with the first cell).
+  factors (default: every cell with the first cell). ``search``: the factor that numbers a
+  random search's settings (``ganjax.search.random_search``); the report then gives each
+  group of the other factors (each method) the distribution of its settings' scores and its
+  expected best score against the number of settings tried, in place of paired comparisons.
   """
   base: str
   cells: list
@@ -86,6 +92,7 @@ class Sweep(NamedTuple):
   x: str | None = None
   primary: str | None = None
   baseline: dict | None = None
+  search: str | None = None
 
   @property
   def primary_metric(self) -> str:
@@ -125,6 +132,9 @@ def load(path: str) -> Sweep:
   if sweep.primary is not None and sweep.primary not in sweep.metrics:
     raise UserError(f"sweep config {path!r}: primary metric {sweep.primary!r} is not among its "
                     f"metrics {list(sweep.metrics)}")
+  if sweep.search is not None and not all(sweep.search in c.factors for c in sweep.cells):
+    raise UserError(f"sweep config {path!r}: search factor {sweep.search!r} is not a factor of "
+                    "every cell (random_search(..., name=...) sets it)")
   if sweep.baseline is not None:
     factors = {k for c in sweep.cells for k in c.factors}
     unknown = sorted(set(sweep.baseline) - factors)

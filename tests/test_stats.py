@@ -1,11 +1,13 @@
 """Paired differences, Holm's correction and the report's paired comparisons, against scipy and
 hand-computed numbers."""
 
+import itertools
+
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from ganjax import report, stats
+from ganjax import report, search, stats
 from ganjax.sweep import Sweep, axis, choice, product
 
 
@@ -127,19 +129,86 @@ def test_without_a_baseline_every_cell_is_compared_with_the_first():
   assert np.isnan(report.worst_score("sharpness_fake", rows))  # no direction
 
 
-@pytest.mark.parametrize("primary, baseline, message", [
-    ("kid", None, "primary metric 'kid' is not among"),
-    (None, {"optimizer": "sgd"}, "no cell has the baseline"),
-    (None, {"momentum": 0.9}, "unknown factors"),
+@pytest.mark.parametrize("primary, baseline, search, message", [
+    ("kid", None, None, "primary metric 'kid' is not among"),
+    (None, {"optimizer": "sgd"}, None, "no cell has the baseline"),
+    (None, {"momentum": 0.9}, None, "unknown factors"),
+    (None, None, "setting", "search factor 'setting' is not a factor of every cell"),
 ])
-def test_a_bad_primary_or_baseline_is_refused(tmp_path, primary, baseline, message):
+def test_a_bad_primary_baseline_or_search_is_refused(tmp_path, primary, baseline, search,
+                                                     message):
   from ganjax import sweep as sweep_lib
   from ganjax.errors import UserError
   path = tmp_path / "s.py"
   path.write_text("from ganjax.sweep import Sweep, choice\n"
                   "def get_config():\n"
                   "  return Sweep(base='b.py', cells=choice('optimizer', {'adam': {}, 'cg': {}}),"
-                  f" metrics=('fid',), primary={primary!r}, baseline={baseline!r})\n")
+                  f" metrics=('fid',), primary={primary!r}, baseline={baseline!r},"
+                  f" search={search!r})\n")
   with pytest.raises(UserError, match=message):
     sweep_lib.load(str(path))
 
+
+
+def test_expected_best_equals_enumerating_every_subset():
+  scores = [5.0, 1.0, 7.0, 3.0, 9.0, 2.0]
+  for budget in range(1, 7):
+    subsets = list(itertools.combinations(scores, budget))
+    assert search.expected_best(scores, budget) == pytest.approx(
+        np.mean([min(s) for s in subsets]))
+    assert search.expected_best(scores, budget, lower_is_better=False) == pytest.approx(
+        np.mean([max(s) for s in subsets]))
+  assert search.expected_best(scores, 1) == pytest.approx(np.mean(scores))
+  assert search.expected_best(scores, 6) == 1.0
+  with pytest.raises(ValueError, match="budget"):
+    search.expected_best(scores, 7)
+
+
+def test_random_search_draws_reproducible_settings_within_their_ranges():
+  space = dict(lr=search.log_uniform(1e-5, 1e-2, "optimizer.g.learning_rate",
+                                     "optimizer.d.learning_rate"),
+               b1=search.uniform(0.0, 0.9, "optimizer.g.b1"),
+               n_critic=search.integers(1, 5, "n_critic"),
+               loss=search.one_of(["hinge", "non_saturating"], "loss.name"))
+  cells = search.random_search(400, seed=3, **space)
+  assert cells == search.random_search(400, seed=3, **space)
+  assert cells != search.random_search(400, seed=4, **space)
+  assert [c.factors for c in cells[:2]] == [{"setting": 0}, {"setting": 1}]
+  lr = np.array([c.drawn["lr"] for c in cells])
+  assert lr.min() >= 1e-5 and lr.max() <= 1e-2
+  # log-uniform: each decade holds about a third of the draws
+  assert np.histogram(np.log10(lr), bins=[-5, -4, -3, -2])[0] == pytest.approx([133] * 3, abs=35)
+  assert {c.drawn["n_critic"] for c in cells} == {1, 2, 3, 4, 5}
+  assert {c.drawn["loss"] for c in cells} == {"hinge", "non_saturating"}
+  first = cells[0]
+  assert first.overrides == {"optimizer.g.learning_rate": first.drawn["lr"],
+                             "optimizer.d.learning_rate": first.drawn["lr"],
+                             "optimizer.g.b1": first.drawn["b1"],
+                             "n_critic": first.drawn["n_critic"], "loss.name": first.drawn["loss"]}
+  assert first.drawn["lr"] == float(f"{first.drawn['lr']:.3g}")  # rounded to 3 digits
+  assert product(choice("optimizer", {"adam": {}}), cells[:1])[0].drawn == first.drawn
+  with pytest.raises(ValueError, match="0 < low < high"):
+    search.log_uniform(0.0, 1.0, "optimizer.g.learning_rate")
+  with pytest.raises(ValueError, match="sets no config key"):
+    search.uniform(0.0, 1.0)
+
+
+def test_search_report_scores_each_method_settings_with_failures_at_the_worst():
+  cells = (product(choice("optimizer", {"adam": {}}),
+                   search.random_search(3, lr=search.log_uniform(1e-4, 1e-3, "x")))
+           + product(choice("optimizer", {"cg": {}}),
+                     search.random_search(3, seed=1, lr=search.log_uniform(1e-3, 1e-1, "x"))))
+  sweep = Sweep(base="x.py", cells=cells, seeds=(0, 1), metrics=("fid",), search="setting")
+  fids = {("adam", 0): [10, 20], ("adam", 1): [30, 30], ("adam", 2): [50, 70],
+          ("cg", 0): [None, 40], ("cg", 1): [25, 35], ("cg", 2): [90, 80]}
+  rows = [dict(optimizer=o, setting=i, seed=s, status="failed" if f is None else "ok",
+               fid=np.nan if f is None else float(f))
+          for (o, i), values in fids.items() for s, f in enumerate(values)]
+  groups = report.search_scores(sweep, rows)
+  assert [score for _, score, _ in groups["optimizer=adam"]] == [15.0, 30.0, 60.0]
+  # cg's failed seed of setting 0 counts at the worst FID, 90
+  assert [score for _, score, _ in groups["optimizer=cg"]] == [65.0, 30.0, 85.0]
+  text = "\n".join(report.search_markdown(sweep, rows, None))
+  adam_best = cells[0].drawn["lr"]
+  assert f"| optimizer=adam | 3 | 0 | 30 | 15 | lr={adam_best:g} | 35 / 20 / 15 |" in text
+  assert "| optimizer=cg | 3 | 1 | 65 |" in text

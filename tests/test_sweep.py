@@ -273,3 +273,36 @@ def test_an_interval_is_clipped_to_the_metric_range():
   assert bounded.interval == (0.0, 1.0) and str(bounded) == "0.5333 [0, 1]"
   inside = stats.mean_ci([0.5, 0.52, 0.54], bounds=(0.0, 1.0))
   assert str(inside) == str(stats.mean_ci([0.5, 0.52, 0.54])) == "0.52 ± 0.05"
+
+
+SEARCH = """
+from ganjax.search import integers, random_search
+from ganjax.sweep import Sweep, choice, product
+
+def get_config():
+  return Sweep(
+      base={base!r},
+      cells=product(choice("loss", {{"ns": {{"loss.name": "non_saturating"}}}}),
+                    random_search(2, seed=5, every=integers(2, 4, "sample_every"))),
+      seeds=(0,), search="setting",
+      settings={{"total_steps": 4, "log_every": 2, "ckpt_every": 4, "parallel.num_devices": 1}},
+      metrics=("fid",), eval_num_samples=24, title="tiny search")
+"""
+
+
+def test_a_random_search_sweep_reports_each_setting_and_the_expected_best(tiny_config,
+                                                                          tmp_path, capsys):
+  path = tmp_path / "search.py"
+  path.write_text(SEARCH.format(base=tiny_config))
+  workdir = tmp_path / "search"
+  assert _sweep(capsys, str(path), workdir)["ran"] == 2
+  study = sweep.load(str(path))
+  rows = _results(workdir)
+  assert [(r["setting"], int(r["every"])) for r in rows] == [
+      (str(c.factors["setting"]), c.drawn["every"]) for c in study.cells]
+  fids = sorted(float(r["fid"]) for r in rows)
+  text = (workdir / "report.md").read_text()
+  assert "## Random search: fid over each method's settings" in text
+  assert f"| loss=ns | 2 | 0 | {np.mean(fids):.4g} | {fids[0]:.4g} |" in text
+  assert "Paired comparisons" not in text
+  assert (workdir / "plots" / "search.png").stat().st_size > 0
