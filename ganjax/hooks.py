@@ -87,13 +87,17 @@ class SaveCheckpoint(Hook):
 
 class Progress:
   """The progress bar, and every ``config.log_every`` steps (and after the last) each seed's
-  metrics with images/s and the learning rate. Works on the step's device metrics only."""
+  metrics with images/s, the learning rate and ``wall_seconds``: the run's training time so
+  far, over all its segments (``seconds_before``: the earlier segments'). Works on the step's
+  device metrics only."""
 
-  def __init__(self, config, writers: list, parallel, start: int, show: bool):
+  def __init__(self, config, writers: list, parallel, start: int, show: bool,
+               seconds_before: float = 0.0):
     self.config, self.writers, self.parallel = config, writers, parallel
     self.bar = tqdm(total=config.total_steps, initial=start, disable=not show, unit="step",
                     dynamic_ncols=True)
     self.tick, self.tick_step = time.perf_counter(), start
+    self.origin = self.tick - seconds_before
     self.g_schedule = factory.learning_rate_schedule(config.optimizer.g, config.total_steps)
 
   def rewind(self, step: int) -> None:
@@ -116,7 +120,8 @@ class Progress:
         # each run's own images/s (all seeds together: × num_seeds)
         "images_per_s": (step - self.tick_step) * c.batch_size / (now - self.tick),
         "lr_scale": lr_scale,
-        "g_learning_rate": lr_scale * float(self.g_schedule(step - 1))}
+        "g_learning_rate": lr_scale * float(self.g_schedule(step - 1)),
+        "wall_seconds": now - self.origin}
     self.tick, self.tick_step = now, step
     for writer, scalars in zip(self.writers, logged):
       writer.scalars(step, {**scalars, **shared})

@@ -137,7 +137,8 @@ class RunWriter:
     self._tb.close()
 
 
-def _pyplot():
+def pyplot():
+  """matplotlib.pyplot on the Agg backend (files only, no display)."""
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
@@ -149,7 +150,7 @@ def _save_figure(fig, workdir: str, name: str) -> str:
   os.makedirs(os.path.dirname(path), exist_ok=True)
   fig.tight_layout()
   fig.savefig(path, dpi=120)
-  _pyplot().close(fig)
+  pyplot().close(fig)
   return path
 
 
@@ -158,7 +159,7 @@ def plot_losses(workdir: str, keys=("d_loss", "g_loss")) -> str | None:
   records = read_metrics(workdir)
   if not records:
     return None
-  fig, ax = _pyplot().subplots(figsize=(7, 4))
+  fig, ax = pyplot().subplots(figsize=(7, 4))
   for key in keys:
     points = [(r["step"], r[key]) for r in records if key in r]
     if points:
@@ -178,7 +179,7 @@ def plot_layer_norms(workdir: str) -> str | None:
   records = read_metrics(workdir)
   if not any(k.startswith(LAYER_NORM_PREFIXES) for r in records for k in r):
     return None
-  fig, axes = _pyplot().subplots(2, 2, figsize=(11, 7), sharex=True)
+  fig, axes = pyplot().subplots(2, 2, figsize=(11, 7), sharex=True)
   for ax, prefix in zip(axes.ravel(), LAYER_NORM_PREFIXES):
     layers = sorted({k for r in records for k in r if k.startswith(prefix)})
     for key in layers:

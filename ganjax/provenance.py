@@ -96,3 +96,23 @@ def describe(entry: dict) -> dict[str, str]:
                source="not a git checkout" if source is None else
                source["commit"][:12] + (" with uncommitted changes" if source["dirty"] else ""))
   return lines
+
+
+def markdown(workdirs) -> list[str]:
+  """Markdown: what the runs in ``workdirs`` were trained with (a run without its own
+  ``provenance.json``, a vmapped seed, reads its cell's); a setting that differs between runs,
+  or between segments of one run, lists each value with its number of runs."""
+  values = {}
+  for workdir in workdirs:
+    for entry in read(workdir) or read(os.path.dirname(workdir)):
+      for key, value in describe(entry).items():
+        values.setdefault(key, {}).setdefault(value, set()).add(workdir)
+  if not values:
+    return []
+  lines = ["## Provenance", "", "What the runs were trained with (`provenance.json` in each run "
+           "directory, one entry per `ganjax train` call).", "", "| | value | runs |",
+           "|---|---|---|"]
+  for key, seen in values.items():
+    for value, runs in seen.items():
+      lines.append(f"| {key} | {value} | {len(runs)}{'' if len(seen) == 1 else ' (differs)'} |")
+  return lines + [""]

@@ -1,28 +1,17 @@
 """Random hyperparameter search for sweeps, and the expected best score of a budget.
 
-Comparing methods at one hand-set configuration each favours whichever was tuned best.
-Lucic et al. (2018, "Are GANs Created Equal?") instead give every method the same budget of
-k settings drawn at random from declared ranges, and report the distribution of its scores
-and its best score as a function of the budget. In a sweep config::
+Comparing methods at one hand-set setting each favours whichever was tuned best; Lucic et
+al. (2018, "Are GANs Created Equal?") give every method k settings drawn from declared ranges
+and report its scores and its best score against the budget. In a sweep config::
 
-  from ganjax.search import log_uniform, random_search, uniform
-  cells = product(choice("optimizer", {"adam": {}}),
-                  random_search(8, seed=0,
-                                lr=log_uniform(1e-5, 1e-2, "optimizer.g.learning_rate",
-                                               "optimizer.d.learning_rate"),
-                                b1=uniform(0.0, 0.9, "optimizer.g.b1", "optimizer.d.b1")))
+  cells = product(choice("optimizer", {"adam": {}}), random_search(8, seed=0,
+                  lr=log_uniform(1e-5, 1e-2, "optimizer.g.learning_rate",
+                                 "optimizer.d.learning_rate")))
   Sweep(..., cells=cells, search="setting")
 
-Each of the k cells is ``setting=i``; what it drew is in ``Cell.drawn`` (results.csv
-columns), rounded to 3 significant digits, and the draws depend only on ``seed`` and the
-space, so a sweep continues with the same settings when rerun.
-
-For a method whose k settings scored s₍₁₎ ≤ … ≤ s₍ₖ₎ (lower is better), the expected best of
-b settings drawn without replacement is exact:
-
-    E[min of b] = Σᵢ s₍ᵢ₎ · C(k − i, b − 1) / C(k, b),
-
-the chance that the i-th smallest is drawn and none smaller is.
+Each cell is ``setting=i``; its values are in ``Cell.drawn`` (results.csv columns), rounded
+to 3 significant digits, and depend only on ``seed`` and the space, so a rerun continues
+with the same settings.
 """
 
 from math import comb
@@ -107,7 +96,10 @@ def random_search(k: int, seed: int = 0, name: str = "setting", **space: Draw) -
 
 
 def expected_best(scores, budget: int, lower_is_better: bool = True) -> float:
-  """The expected best of ``budget`` of ``scores`` drawn without replacement (exact)."""
+  """The expected best of ``budget`` settings drawn without replacement from those that scored
+  ``scores``, exactly: with s₍₁₎ ≤ … ≤ s₍ₖ₎ (lower is better),
+  E[min of b] = Σᵢ s₍ᵢ₎ · C(k − i, b − 1) / C(k, b), the chance that the i-th best is drawn
+  and no better one is."""
   scores = np.sort(np.asarray(scores, np.float64))
   if not lower_is_better:
     scores = scores[::-1]

@@ -1,22 +1,11 @@
 """Summary statistics over seeds: a mean with its t-interval, paired differences with a
 bootstrap interval, and Holm's correction for a study's several comparisons.
 
-For n seeds with sample mean x̄ and sample standard deviation s (ddof = 1), the two-sided
-interval at confidence c is
-
-    x̄ ± t_{(1+c)/2, n−1} · s / √n,
-
-Student's t with n − 1 degrees of freedom (the seeds are few and σ is unknown). One seed has
-no interval: the half-width is NaN, and reports print the mean alone. A metric with a range
-(precision in [0, 1], FID ≥ 0) gets the interval clipped to it, printed as its endpoints.
-
-Two cells run on the same seeds share their data order and initial draws, so they are
-compared seed by seed: the differences dᵢ = bᵢ − aᵢ get a percentile bootstrap interval for
-their mean (Efron & Tibshirani 1993, ch. 13) and a paired t-test's p. A study making m such
-comparisons reports Holm's (1979) step-down adjusted p's, which keep the chance of any false
-positive among the m at most α: with the p's sorted p₍₁₎ ≤ … ≤ p₍ₘ₎,
-
-    p̃₍ᵢ₎ = max_{j ≤ i} min(1, (m − j + 1) · p₍ⱼ₎).
+A mean over n seeds gets Student's t-interval with n − 1 degrees of freedom (the seeds are
+few and σ unknown); one seed has none, and reports print the mean alone. A metric with a
+range (precision in [0, 1], FID ≥ 0) gets its interval clipped to it. Two cells run on the
+same seeds share their data order and initial draws, so they are compared seed by seed
+(``paired_difference``), and a study's comparisons together (``holm``).
 """
 
 from typing import NamedTuple
@@ -52,8 +41,9 @@ class Summary(NamedTuple):
 
 
 def mean_ci(values, confidence: float = 0.95, bounds=(-np.inf, np.inf)) -> Summary:
-  """The mean of the finite ``values`` and the half-width of its ``confidence`` t-interval
-  (reported clipped to ``bounds``, the metric's range)."""
+  """The mean x̄ of the finite ``values`` and the half-width of its ``confidence`` t-interval,
+  x̄ ± t_{(1+c)/2, n−1} · s / √n with s the sample standard deviation (ddof = 1), reported
+  clipped to ``bounds``, the metric's range."""
   if not 0.0 < confidence < 1.0:
     raise ValueError(f"confidence must be in (0, 1), got {confidence}")
   values = np.asarray(values, np.float64).ravel()
@@ -80,10 +70,10 @@ class PairedDifference(NamedTuple):
 
 def paired_difference(a, b, confidence: float = 0.95, resamples: int = 9999,
                       seed: int = 0) -> PairedDifference:
-  """``b − a`` pair by pair: mean, percentile-bootstrap ``confidence`` interval of the mean
-  (``resamples`` draws from a generator seeded with ``seed``, so a report is reproducible),
-  and the paired t-test's p. With few pairs the bootstrap interval is too narrow: three
-  pairs have only ten distinct resamples."""
+  """dᵢ = bᵢ − aᵢ pair by pair: their mean, the percentile-bootstrap ``confidence`` interval of
+  the mean (Efron & Tibshirani 1993, ch. 13; ``resamples`` draws seeded with ``seed``, so a
+  report is reproducible) and the paired t-test's p. With few pairs the bootstrap interval
+  is too narrow: three pairs have only ten distinct resamples."""
   a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
   if a.shape != b.shape:
     raise ValueError(f"paired values differ in number: {a.shape[0]} and {b.shape[0]}")
@@ -103,8 +93,9 @@ def paired_difference(a, b, confidence: float = 0.95, resamples: int = 9999,
 
 
 def holm(pvalues) -> np.ndarray:
-  """Holm's step-down adjusted p-values, in the order given; NaNs stay NaN and do not count
-  among the comparisons."""
+  """Holm's (1979) step-down adjusted p-values, in the order given: with the m p's sorted
+  p₍₁₎ ≤ … ≤ p₍ₘ₎, p̃₍ᵢ₎ = max_{j ≤ i} min(1, (m − j + 1) · p₍ⱼ₎), which keeps the chance of any
+  false positive among the m at most α. NaNs stay NaN and do not count among the m."""
   p = np.asarray(pvalues, np.float64).ravel()
   adjusted = np.full_like(p, np.nan)
   tested = np.flatnonzero(np.isfinite(p))

@@ -28,7 +28,8 @@ from ganjax.preemption import StopOnSignal
 from ganjax.saved_run import check_resume
 from ganjax.seeds import run_scalar, run_seeds, seed_workdirs
 from ganjax.state import GANState
-from ganjax.workdir import WorkdirLock, add_train_seconds, prepare_workdir, write_atomically
+from ganjax.workdir import (WorkdirLock, add_train_seconds, prepare_workdir, train_seconds,
+                            write_atomically)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str, progress: bool = True) -> GANState:
@@ -75,7 +76,8 @@ def _train(config, workdir, progress, stop: StopOnSignal, primary: bool = True) 
   total = config.total_steps
   writers = _open_writers(workdir, config, start, primary)
   hooks = _hooks(exp, writers, ckpt, workdir, progress, primary)
-  log = hooks_lib.Progress(config, writers, parallel, start, progress)
+  log = hooks_lib.Progress(config, writers, parallel, start, progress,
+                           train_seconds(workdir) if start else 0.0)
   state = None
   try:
     while done < total and not stop.requested:

@@ -66,6 +66,12 @@ def read_json(path: str):
     return json.load(f)
 
 
+def train_seconds(workdir: str) -> float:
+  """The wall time of the ``ganjax train`` calls on ``workdir`` so far (0 before the first)."""
+  timing = read_json(os.path.join(workdir, TIMING_FILE))
+  return timing["train_seconds"] if timing else 0.0
+
+
 def add_train_seconds(workdir: str, seconds: float) -> None:
   """Adds one ``ganjax train`` call's wall time (start-up and compilation included) to the
   workdir's total, so a run resumed many times is timed over all its segments."""

@@ -11,6 +11,7 @@ from PIL import Image
 
 from conftest import run_info
 from ganjax import cli
+from ganjax.logging import read_metrics
 
 
 def _train(config, workdir, *overrides):
@@ -23,6 +24,7 @@ def test_resume_is_bit_identical(tiny_config, tmp_path, capsys):
   straight = run_info(tmp_path / "straight", capsys)
   assert _train(tiny_config, tmp_path / "resumed", "--config.total_steps=10") == 0
   assert run_info(tmp_path / "resumed", capsys)["step"] == 10
+  first_segment = json.load(open(tmp_path / "resumed" / "timing.json"))["train_seconds"]
   metrics = tmp_path / "resumed" / "metrics.jsonl"  # damaged by hand: the run still resumes
   first, *rest = metrics.read_text().splitlines(keepends=True)
   metrics.write_text(first + "not json\n[]\n" + "".join(rest))
@@ -52,6 +54,14 @@ def test_resume_is_bit_identical(tiny_config, tmp_path, capsys):
   timing = [json.load(open(tmp_path / d / "timing.json")) for d in ("straight", "resumed")]
   assert [t["segments"] for t in timing] == [1, 2]
   assert all(t["train_seconds"] > 0 for t in timing)
+  # Each record's wall_seconds is the run's training time so far: the second segment's
+  # records go on from the first segment's whole wall time, and stay within the total.
+  clock = [(r["step"], r["wall_seconds"]) for r in read_metrics(str(tmp_path / "resumed"))
+           if "wall_seconds" in r]
+  assert [step for step, _ in clock] == [5, 10, 15, 20]
+  seconds = [s for _, s in clock]
+  assert seconds == sorted(seconds) and seconds[1] < first_segment < seconds[2]
+  assert seconds[-1] <= timing[1]["train_seconds"]
 
   run = tmp_path / "straight"
   records = [json.loads(line) for line in open(run / "metrics.jsonl")]

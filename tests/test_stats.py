@@ -2,12 +2,13 @@
 hand-computed numbers."""
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from ganjax import report, search, stats
+from ganjax import comparisons, curves, report, search, stats
 from ganjax.sweep import Sweep, axis, choice, product
 
 
@@ -86,7 +87,7 @@ def test_comparisons_pair_by_seed_count_divergence_at_the_worst_score_and_apply_
                 baseline={"optimizer": "adam"})
   rows = _rows({("adam", 1): [100.0, 110.0, 120.0], ("adam", 4): [90.0, 95.0, 97.0],
                 ("cg", 1): [98.0, 104.0, 119.0], ("cg", 4): [None, 80.0, 85.0]})
-  found = report.comparisons(sweep, rows)
+  found = comparisons.paired(sweep, rows)
   assert [(c["cell"].name, c["reference"].name) for c in found] == [
       ("optimizer=cg,lr=1", "optimizer=adam,lr=1"), ("optimizer=cg,lr=4", "optimizer=adam,lr=4")]
   first, second = found
@@ -94,12 +95,12 @@ def test_comparisons_pair_by_seed_count_divergence_at_the_worst_score_and_apply_
   assert first["difference"].p == pytest.approx(
       scipy_stats.ttest_rel([98, 104, 119], [100, 110, 120]).pvalue)
   # cg's diverged seed 0 at lr 4 scores the study's worst FID, 120 (adam, lr 1, seed 2)
-  assert report.worst_score("fid", rows) == 120.0
+  assert comparisons.worst_score("fid", rows) == 120.0
   assert second["failed"] == 1
   assert second["difference"].mean == pytest.approx(np.mean([120 - 90, 80 - 95, 85 - 97]))
   np.testing.assert_allclose([c["holm_p"] for c in found],
                              stats.holm([c["difference"].p for c in found]))
-  text = "\n".join(report.comparisons_markdown(sweep, rows))
+  text = "\n".join(comparisons.paired_markdown(sweep, rows))
   assert "## Paired comparisons of fid (lower is better)" in text
   assert "study's worst fid, 120" in text and "| optimizer=cg,lr=4 | optimizer=adam,lr=4 | 3 | 1 |" in text
 
@@ -114,7 +115,7 @@ def test_results_csv_reads_back_to_the_same_comparisons(tmp_path):
   back = report.read_csv(str(tmp_path / "results.csv"), sweep)
   assert [(r["optimizer"], r["lr"], r["seed"], r["status"]) for r in back] == [
       (r["optimizer"], r["lr"], r["seed"], r["status"]) for r in rows]
-  assert report.comparisons_markdown(sweep, back) == report.comparisons_markdown(sweep, rows)
+  assert comparisons.paired_markdown(sweep, back) == comparisons.paired_markdown(sweep, rows)
 
 
 def test_without_a_baseline_every_cell_is_compared_with_the_first():
@@ -122,11 +123,11 @@ def test_without_a_baseline_every_cell_is_compared_with_the_first():
                 seeds=(0, 1), metrics=("test_accuracy",))
   rows = [dict(lr=lr, seed=s, status="ok", test_accuracy=0.5 + 0.1 * i + 0.01 * s)
           for i, lr in enumerate((1, 2, 4)) for s in (0, 1)]
-  found = report.comparisons(sweep, rows)
+  found = comparisons.paired(sweep, rows)
   assert [c["reference"].name for c in found] == ["lr=1", "lr=1"]
   assert [c["difference"].mean for c in found] == pytest.approx([0.1, 0.2])
-  assert report.worst_score("test_accuracy", rows) == pytest.approx(0.5)  # higher is better
-  assert np.isnan(report.worst_score("sharpness_fake", rows))  # no direction
+  assert comparisons.worst_score("test_accuracy", rows) == pytest.approx(0.5)  # higher is better
+  assert np.isnan(comparisons.worst_score("sharpness_fake", rows))  # no direction
 
 
 @pytest.mark.parametrize("primary, baseline, search, message", [
@@ -204,11 +205,41 @@ def test_search_report_scores_each_method_settings_with_failures_at_the_worst():
   rows = [dict(optimizer=o, setting=i, seed=s, status="failed" if f is None else "ok",
                fid=np.nan if f is None else float(f))
           for (o, i), values in fids.items() for s, f in enumerate(values)]
-  groups = report.search_scores(sweep, rows)
+  groups = comparisons.search_scores(sweep, rows)
   assert [score for _, score, _ in groups["optimizer=adam"]] == [15.0, 30.0, 60.0]
   # cg's failed seed of setting 0 counts at the worst FID, 90
   assert [score for _, score, _ in groups["optimizer=cg"]] == [65.0, 30.0, 85.0]
-  text = "\n".join(report.search_markdown(sweep, rows, None))
+  text = "\n".join(comparisons.search_markdown(sweep, rows, None))
   adam_best = cells[0].drawn["lr"]
   assert f"| optimizer=adam | 3 | 0 | 30 | 15 | lr={adam_best:g} | 35 / 20 / 15 |" in text
   assert "| optimizer=cg | 3 | 1 | 65 |" in text
+
+
+def _write_records(workdir, records):
+  workdir.mkdir(parents=True)
+  (workdir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def test_eval_curves_final_best_and_value_at_fixed_training_times(tmp_path):
+  """Two seeds logged every 10 steps and evaluated every 20: seed 0 at 10 s per 10 steps,
+  seed 1 at 20 s; the shortest run's evaluated time is 40 s (seed 0's step 40)."""
+  for seed, pace, fids in ((0, 10.0, [80.0, 60.0]), (1, 20.0, [90.0, 95.0])):
+    records = [{"step": s, "d_loss": 1.0, "wall_seconds": pace * s / 10} for s in (10, 20, 30, 40)]
+    records += [{"step": 20, "eval_fid": fids[0]}, {"step": 40, "eval_fid": fids[1]}]
+    _write_records(tmp_path / f"seed_{seed}", records)
+  curve = curves.eval_curve(str(tmp_path / "seed_1"), "fid")
+  np.testing.assert_array_equal(curve, [[20, 40.0, 90.0], [40, 80.0, 95.0]])
+  sweep = Sweep(base="x.py", cells=choice("opt", {"adam": {}}), seeds=(0, 1), metrics=("fid",))
+  runs = [type("Run", (), {"workdir": str(tmp_path / f"seed_{s}")}) for s in (0, 1)]
+  found = curves.collect(sweep, {"opt=adam": runs})
+  text = "\n".join(curves.markdown(sweep, found, None))
+  # final 60, 95; best 60, 90; at 10 s neither has evaluated; at 20 s seed 0 (80) only; at
+  # 40 s: 60 and 90
+  assert "| cell | seeds | final | best | at 10 s | at 20 s | at 40 s |" in text
+  final, best = stats.mean_ci([60.0, 95.0], bounds=(0, np.inf)), stats.mean_ci([60.0, 90.0],
+                                                                                bounds=(0, np.inf))
+  at_40 = stats.mean_ci([60.0, 90.0], bounds=(0, np.inf))
+  assert f"| opt=adam | 2 | {final} | {best} | — | 80 | {at_40} |" in text
+  assert curves.plot(str(tmp_path / "curves.png"), sweep, found)
+  assert (tmp_path / "curves.png").stat().st_size > 0
+  assert curves.collect(sweep, {}) == {} and curves.markdown(sweep, {}, None) == []

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats as scipy_stats
 
 from conftest import run_info
-from ganjax import cli, report, saved_run, stats, sweep, sweep_runner
+from ganjax import cli, comparisons, report, saved_run, stats, sweep, sweep_runner
 from ganjax.errors import UserError
 from ganjax.logging import RunWriter
 
@@ -268,7 +268,7 @@ def test_a_diverged_run_is_recorded_as_failed_and_the_sweep_goes_on(tiny_config,
 def test_an_interval_is_clipped_to_the_metric_range():
   # precision over 3 seeds: 0.9, 0.2, 0.5 → 0.533 ± 0.87 would reach −0.34 and 1.4.
   raw = stats.mean_ci([0.9, 0.2, 0.5])
-  bounded = stats.mean_ci([0.9, 0.2, 0.5], bounds=report.METRIC_BOUNDS["precision"])
+  bounded = stats.mean_ci([0.9, 0.2, 0.5], bounds=comparisons.METRIC_BOUNDS["precision"])
   assert raw.mean - raw.half_width < 0 and raw.mean + raw.half_width > 1
   assert bounded.interval == (0.0, 1.0) and str(bounded) == "0.5333 [0, 1]"
   inside = stats.mean_ci([0.5, 0.52, 0.54], bounds=(0.0, 1.0))
@@ -285,7 +285,8 @@ def get_config():
       cells=product(choice("loss", {{"ns": {{"loss.name": "non_saturating"}}}}),
                     random_search(2, seed=5, every=integers(2, 4, "sample_every"))),
       seeds=(0,), search="setting",
-      settings={{"total_steps": 4, "log_every": 2, "ckpt_every": 4, "parallel.num_devices": 1}},
+      settings={{"total_steps": 4, "log_every": 2, "ckpt_every": 4, "parallel.num_devices": 1,
+                 "eval_every": 2, "eval_num_samples": 24}},
       metrics=("fid",), eval_num_samples=24, title="tiny search")
 """
 
@@ -306,3 +307,6 @@ def test_a_random_search_sweep_reports_each_setting_and_the_expected_best(tiny_c
   assert f"| loss=ns | 2 | 0 | {np.mean(fids):.4g} | {fids[0]:.4g} |" in text
   assert "Paired comparisons" not in text
   assert (workdir / "plots" / "search.png").stat().st_size > 0
+  # evaluated at steps 2 and 4 during training: the curves' table and plot
+  assert "## fid during training" in text and "| loss=ns,setting=0 | 1 |" in text
+  assert (workdir / "plots" / "eval_curves.png").stat().st_size > 0

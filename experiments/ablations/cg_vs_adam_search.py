@@ -6,8 +6,9 @@ et al. (2018) give every GAN: 8 learning rates drawn log-uniformly from its usua
 ÷ 16 … × 16 (a 256× range; the same quantiles for every optimizer), both players alike,
 3 seeds each. A run that diverges stops (``nonfinite.action=stop``, no rollback to a lower
 rate) and counts at the study's worst FID. The report gives each optimizer's FID over its 8
-rates and its expected best FID against the number of rates tried: robustness to the
-learning rate is a flat spread, and a good optimizer reaches a low FID in few tries.
+rates, its expected best FID against the number of rates tried (robustness to the learning
+rate is a flat spread; a good optimizer reaches a low FID in few tries), and FID during
+training, evaluated on 2000 samples every 250 steps.
 
 Budget: 1000 steps at batch 64 per run, FID on 5000 samples; 6 optimizers × 8 rates × 3
 seeds = 144 runs.
@@ -38,7 +39,8 @@ def get_config():
   cells = [cell for name in OPTIMIZERS for cell in _cells(name)]
   return Sweep(base="../dcgan_fashion_mnist.py", cells=cells, seeds=(0, 1, 2),
                settings={"total_steps": 1000, "sample_every": 500, "ckpt_every": 500,
-                         "nonfinite.action": "stop"},
+                         "nonfinite.action": "stop", "eval_every": 250,
+                         "eval_num_samples": 2000},
                metrics=("fid", "precision", "recall"), eval_num_samples=5000, primary="fid",
                search="setting", x="optimizer",
                title="Study 1 with a budget: 8 random learning rates per optimizer")
