@@ -15,6 +15,7 @@ import ml_collections
 
 from ganjax import cpu, data, latents, models, objectives, parallel
 from ganjax.errors import UserError, check_choice
+from ganjax.metrics import features
 from ganjax.optim import factory
 # The schema's builders, for experiment configs (``from ganjax.config import base_config``).
 from ganjax.schema import (BOUNDS, balanced_mlp_model, base_config, dcgan28_model,  # noqa: F401
@@ -227,6 +228,7 @@ def _validate_names(config: ml_collections.ConfigDict) -> None:
   check_choice("data.source", config.data.source, data.SOURCES)
   check_choice("parallel.mode", config.parallel.mode, parallel.MODES)
   check_choice("fast_paths", config.fast_paths, cpu.SETTINGS)
+  check_choice("loss.perceptual_net", config.loss.perceptual_net, tuple(features.NETWORKS))
 
 
 def _validate_loss(loss: ml_collections.ConfigDict) -> None:

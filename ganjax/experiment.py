@@ -79,16 +79,18 @@ class Experiment(NamedTuple):
     return step_lib.make_step(players, settings, d_terms, g_terms)
 
   def _perceptual_features(self):
-    return _feature_net(self.config.data.to_json(), self.value_range)
+    return _feature_net(self.config.data.to_json(), self.value_range,
+                        self.config.loss.perceptual_net)
 
 
 @functools.lru_cache(maxsize=2)
-def _feature_net(data_json: str, value_range: tuple):
-  """The evaluation feature net as a function, loaded (or trained) once per process."""
+def _feature_net(data_json: str, value_range: tuple, kind: str):
+  """The perceptual loss's network as a function, loaded (or trained) once per process."""
   data_cfg = ml_collections.ConfigDict(json.loads(data_json))
-  print("perceptual loss: loading the dataset's feature network (trained once, then cached)",
+  which = "feature network" if kind == "eval" else f"{kind} perceptual network"
+  print(f"perceptual loss: loading the dataset's {which} (trained once, then cached)",
         file=sys.stderr)
-  return feature_net.perceptual_features(data_cfg, value_range)
+  return feature_net.perceptual_features(data_cfg, value_range, kind=kind)
 
 
 # XLA:CPU's default LLVM optimisation of the unrolled threefry hashes in a random

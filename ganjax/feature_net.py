@@ -1,5 +1,6 @@
 """Trains the in-project feature network (``ganjax.metrics.features``) once per dataset and
-caches it, for evaluation and for the perceptual loss.
+caches it, for evaluation and for the perceptual loss; and the perceptual loss's independent
+network (``PerceptualNet``, ``config.loss.perceptual_net="independent"``) the same way.
 
 Adam 1e-3, batch ``BATCH``, ``EPOCHS`` epochs, seeded. The weights are cached (Orbax,
 digest-checked) under ``<cache>/features/<dataset>-<H>x<W>x<C>-<fingerprint>-v<VERSION>``;
@@ -22,7 +23,7 @@ from ganjax import data
 from ganjax.cache import cache_dir
 from ganjax.checkpoint import Checkpointer
 from ganjax.errors import UserError
-from ganjax.metrics.features import FeatureExtractor, FeatureNet, to_unit_range
+from ganjax.metrics.features import NETWORKS, FeatureExtractor, to_unit_range
 from ganjax.workdir import write_atomically
 
 EPOCHS = 3
@@ -39,9 +40,10 @@ def fingerprint(images: np.ndarray) -> str:
 
 
 def train(train_images, train_labels, test_images, test_labels, num_classes: int, seed: int = 0,
-          epochs: int = EPOCHS, progress: bool = True) -> tuple[dict, float]:
-  """Trains the feature net on uint8 images; returns (params, test accuracy)."""
-  net = FeatureNet(num_classes)
+          epochs: int = EPOCHS, progress: bool = True, kind: str = "eval") -> tuple[dict, float]:
+  """Trains the ``kind`` network (``NETWORKS``) on uint8 images; returns (params, test
+  accuracy)."""
+  net = NETWORKS[kind](num_classes)
   tx = optax.adam(1e-3)
   params = net.init(jax.random.PRNGKey(seed), jnp.zeros((1, *train_images.shape[1:])))["params"]
   opt = tx.init(params)
@@ -58,7 +60,7 @@ def train(train_images, train_labels, test_images, test_labels, num_classes: int
   steps_per_epoch = len(train_images) // BATCH
   rng = np.random.default_rng(seed)
   with tqdm(total=epochs * steps_per_epoch, disable=not progress, unit="step",
-            desc="feature net") as bar:
+            desc="feature net" if kind == "eval" else f"{kind} perceptual net") as bar:
     for _ in range(epochs):
       order = rng.permutation(len(train_images))
       for i in range(steps_per_epoch):
@@ -70,8 +72,9 @@ def train(train_images, train_labels, test_images, test_labels, num_classes: int
 
 
 def load_or_train(name: str, train_split, test_split, seed: int = 0,
-                  progress: bool = True) -> FeatureExtractor:
-  """The cached feature net for this dataset, trained first if there is none.
+                  progress: bool = True, kind: str = "eval") -> FeatureExtractor:
+  """The cached ``kind`` network for this dataset (``NETWORKS``: the evaluation feature net,
+  or the independent perceptual net), trained first if there is none.
 
   ``train_split`` / ``test_split`` are (uint8 images NHWC, int labels).
   """
@@ -81,11 +84,12 @@ def load_or_train(name: str, train_split, test_split, seed: int = 0,
     raise UserError(f"dataset {name!r} has one class; the feature network needs labelled "
                     "data (a folder of class sub-folders, or an MNIST-format/TFDS dataset)")
   shape = "x".join(str(d) for d in images.shape[1:])
-  key = f"{name}-{shape}-{fingerprint(images)}-v{VERSION}-seed{seed}"
+  prefix = "" if kind == "eval" else f"{kind}-"  # the evaluation net keeps its cache key
+  key = f"{prefix}{name}-{shape}-{fingerprint(images)}-v{VERSION}-seed{seed}"
   root = cache_dir("features", key)
   if root is None:
     raise UserError("the feature network needs a cache; unset GANJAX_CACHE_DIR=off")
-  net = FeatureNet(num_classes)
+  net = NETWORKS[kind](num_classes)
   abstract = jax.eval_shape(lambda: net.init(jax.random.PRNGKey(0),
                                              jnp.zeros((1, *images.shape[1:])))["params"])
   info_path = os.path.join(root, "info.json")
@@ -96,7 +100,8 @@ def load_or_train(name: str, train_split, test_split, seed: int = 0,
         accuracy = json.load(f)["test_accuracy"]
       return FeatureExtractor(net, ckpt.restore(abstract), accuracy, root)
     start = time.perf_counter()
-    params, accuracy = train(images, labels, *test_split, num_classes, seed, progress=progress)
+    params, accuracy = train(images, labels, *test_split, num_classes, seed, progress=progress,
+                             kind=kind)
     # Host arrays: across processes Orbax refuses to save arrays local to one device.
     ckpt.save(0, jax.device_get(params))
     ckpt.wait()
@@ -108,13 +113,15 @@ def load_or_train(name: str, train_split, test_split, seed: int = 0,
     ckpt.close()
 
 
-def perceptual_features(data_cfg, value_range, progress: bool = True):
-  """``φ(images)``: the dataset's feature-net features of images in ``value_range``.
+def perceptual_features(data_cfg, value_range, progress: bool = True, kind: str = "eval"):
+  """``φ(images)``: the features of images in ``value_range`` in the dataset's ``kind``
+  network (seed 1 for the independent one, 0 for the evaluation net).
 
   For a perceptual loss in training (``config.loss.perceptual``); differentiable, with the
   net's weights fixed. The net is trained first if it is not cached.
   """
-  extractor = load_or_train(data_cfg.name, *data.train_and_test(data_cfg), progress=progress)
+  extractor = load_or_train(data_cfg.name, *data.train_and_test(data_cfg),
+                            seed=0 if kind == "eval" else 1, progress=progress, kind=kind)
   lo, hi = value_range
 
   def features(images):

@@ -217,12 +217,14 @@ def base_config() -> ml_collections.ConfigDict:
   # The loss family (ganjax.objectives.losses) and the weight of every objective term
   # (ganjax.objectives.terms: each term's docstring has its math and paper); 0 turns one off.
   # real_label < 1: one-sided label smoothing; r1 is γ (the term adds γ/2·E‖∇D(x)‖²);
-  # weight_clip is WGAN's c; manifold_epsilon the latent step of the manifold penalty.
+  # weight_clip is WGAN's c; manifold_epsilon the latent step of the manifold penalty;
+  # perceptual_net the perceptual term's network: "eval", the evaluation feature net (so FID
+  # is measured in the space the loss optimises), or "independent" (metrics.features).
   c.loss = ml_collections.ConfigDict(dict(
       name="non_saturating", real_label=1.0, gradient_penalty=0.0, r1=0.0, weight_clip=0.0,
       g_orthogonal_reg=0.0, class_weight=1.0, g_adversarial=1.0, feature_matching=0.0,
       perceptual=0.0, d_adversarial=1.0, d_entropy=0.0, d_manifold=0.0, manifold_epsilon=1.0,
-      d_consistency=0.0))
+      d_consistency=0.0, perceptual_net="eval"))
   for key in objectives.weight_keys():  # a newly registered term starts switched off
     if key not in c.loss:
       c.loss[key] = 0.0

@@ -121,11 +121,39 @@ def test_perceptual_features_are_the_evaluation_features_of_the_same_images(tiny
   assert np.all(np.isfinite(grad)) and float(jnp.abs(grad).max()) > 0
 
 
-def test_training_with_the_perceptual_loss_logs_it(tiny_config, tmp_path, capsys):
+def test_the_independent_perceptual_net_is_another_network_whose_statistics_blur_lowers(
+    tiny_config):
+  """``loss.perceptual_net=independent``: not the evaluation net (other features, other
+  weights, its own cache entry), and a 3×3 box blur of real images lowers its spatial
+  standard-deviation features at every scale, the statistics the anti-blur loss matches."""
+  cfg = config_lib.load(tiny_config).data
+  splits = data.train_and_test(cfg)
+  independent = feature_net.load_or_train(cfg.name, *splits, seed=1, progress=False,
+                                          kind="independent")
+  evaluation = feature_net.load_or_train(cfg.name, *splits, progress=False)
+  assert independent.directory != evaluation.directory
+  phi = feature_net.perceptual_features(cfg, (-1.0, 1.0), progress=False, kind="independent")
+  images01 = features.to_unit_range(splits[1][0][:64])
+  sharp = jnp.asarray(images01 * 2.0 - 1.0)
+  padded = jnp.pad(sharp, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+  blurred = sum(padded[:, i:i + sharp.shape[1], j:j + sharp.shape[2]]
+                for i in range(3) for j in range(3)) / 9.0
+  assert phi(sharp).shape == (64, 2 * (24 + 48 + 96))
+  assert evaluation(images01)[0].shape == (64, features.FEATURE_DIM)
+  # per layer, its channels' means, then their standard deviations: 24 + 24, 48 + 48, 96 + 96
+  for layer in (slice(24, 48), slice(96, 144), slice(240, 336)):
+    assert float(phi(blurred)[:, layer].mean()) < float(phi(sharp)[:, layer].mean())
+  grad = jax.grad(lambda x: jnp.sum(phi(x) ** 2))(sharp)
+  assert np.all(np.isfinite(grad)) and float(jnp.abs(grad).max()) > 0
+
+
+@pytest.mark.parametrize("net, which", [("eval", "feature network"),
+                                        ("independent", "independent perceptual network")])
+def test_training_with_the_perceptual_loss_logs_it(tiny_config, tmp_path, capsys, net, which):
   assert cli.main(["train", "--config", tiny_config, "--workdir", str(tmp_path), "--no-progress",
                    "--config.total_steps=2", "--config.log_every=1",
-                   "--config.loss.perceptual=1"]) == 0
-  assert "loading the dataset's feature network" in capsys.readouterr().err
+                   "--config.loss.perceptual=1", f"--config.loss.perceptual_net={net}"]) == 0
+  assert f"loading the dataset's {which}" in capsys.readouterr().err
   records = [json.loads(line) for line in open(tmp_path / "metrics.jsonl")]
   assert len(records) == 2
   assert all(np.isfinite(r["g_perceptual"]) and r["g_perceptual"] > 0 for r in records)

@@ -33,6 +33,31 @@ class FeatureNet(nn.Module):
     return features, nn.Dense(self.num_classes)(features)
 
 
+class PerceptualNet(nn.Module):
+  """A perceptual-loss network independent of the evaluation one: another architecture and
+  seed, and features that keep each scale's texture rather than one pooled vector.
+
+  conv 24 → avg-pool → conv 48 → avg-pool → conv 96, 3×3, GELU; the features are each
+  layer's per-channel spatial mean and standard deviation (2 · 168 = 336 values, the
+  statistics that blur lowers), and a dense K head trains it as a classifier.
+  """
+  num_classes: int
+
+  @nn.compact
+  def __call__(self, images01):
+    x, statistics = images01 * 2.0 - 1.0, []
+    for i, width in enumerate((24, 48, 96)):
+      if i:
+        x = nn.avg_pool(x, (2, 2), (2, 2))
+      x = nn.gelu(nn.Conv(width, (3, 3))(x))
+      statistics += [x.mean(axis=(1, 2)), x.std(axis=(1, 2))]
+    features = jnp.concatenate(statistics, axis=-1)
+    return features, nn.Dense(self.num_classes)(features)
+
+
+NETWORKS = {"eval": FeatureNet, "independent": PerceptualNet}
+
+
 @dataclasses.dataclass
 class FeatureExtractor:
   """Penultimate features and class probabilities of images in [0, 1]."""
