@@ -71,3 +71,30 @@ def test_hinge_ignores_confident_correct_logits():
 def test_unknown_family_is_a_user_error():
   with pytest.raises(UserError, match="non_saturating"):
     losses.get("wgan-typo")
+
+
+@pytest.mark.parametrize("family", losses.FAMILIES)
+def test_in_image_space_the_players_gradients_are_collinear_never_orthogonal(family):
+  """The orthogonal-gradient claim read on the one space the players share, G(z): both
+  losses depend on a sample x only through D's logit f(x), so ∇ₓL_D = a·∇f(x) and
+  ∇ₓL_G = b·∇f(x) for scalars a, b: |cos| = 1 for every sample and family. They are opposed
+  (cos = −1) except in LSGAN, where a = f and b = f − 1 agree in sign outside [0, 1]: D and G
+  both push a fake whose logit is below 0 up (the logits here stay below 1)."""
+  g_loss, d_loss = losses.get(family)
+  k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
+  w1 = jax.random.normal(k1, (12, 16)) / 4.0
+  w2 = jax.random.normal(k2, (16,)) / 8.0  # logits near 0: hinge's margin is active
+
+  def logits(x):
+    return jnp.tanh(x.reshape(x.shape[0], -1) @ w1) @ w2
+
+  fake = jax.random.normal(k3, (6, 2, 2, 3))
+  real_logits = jnp.ones(6)
+  d_grad = jax.grad(lambda x: d_loss(real_logits, logits(x)))(fake).reshape(6, -1)
+  g_grad = jax.grad(lambda x: g_loss(logits(x)))(fake).reshape(6, -1)
+  cos = jnp.sum(d_grad * g_grad, 1) / (jnp.linalg.norm(d_grad, axis=1) *
+                                       jnp.linalg.norm(g_grad, axis=1))
+  f = logits(fake)
+  expected = jnp.where(f < 0, 1.0, -1.0) if family == "least_squares" else -jnp.ones(6)
+  assert family != "least_squares" or 0 < int(jnp.sum(f < 0)) < 6  # both signs occur
+  np.testing.assert_allclose(cos, expected, atol=1e-5)
