@@ -205,7 +205,8 @@ CASES = [
          "learning_rate must be positive"),
     Case("unknown learning-rate schedule",
          lambda t, c: _tiny(t, c, "--config.optimizer.d.schedule=exponential"),
-         "unknown config.optimizer.d.schedule 'exponential'; choose from constant, cosine, linear"),
+         "unknown config.optimizer.d.schedule 'exponential'; choose from constant, cosine, linear, "
+         "inverse_sqrt"),
     Case("bad NaN-guard setting", lambda t, c: _tiny(t, c, "--config.nonfinite.action=ignore"),
          "config.nonfinite.action must be one of rollback, stop"),
     Case("NaN-guard rollback factor outside (0, 1)",

@@ -69,18 +69,19 @@ def test_adam_eps_root_is_salimans_et_al_adam():
   assert abs(want[0]) < 0.05 * abs(want[2])  # plain Adam moves both about equally
 
 
-@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
+@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine", "inverse_sqrt"])
 def test_learning_rate_schedules_after_warm_up_match_their_formulas(schedule):
   """lr 0.1 over 110 updates, 10 of them warm-up (0 → lr linearly), then to 0.2·lr:
-  linear lr + (end − lr)·t/T, cosine end + (lr − end)·(1 + cos πt/T)/2, with t counted
-  from the end of the warm-up and T = 100."""
+  linear lr + (end − lr)·t/T, cosine end + (lr − end)·(1 + cos πt/T)/2, inverse_sqrt
+  lr/√(1 + t) (no end), with t counted from the end of the warm-up and T = 100."""
   cfg = optimizer_config("adam", 0.1, schedule=schedule, warmup_steps=10,
                          end_learning_rate_factor=0.2)
   lr = factory.learning_rate_schedule(cfg, 110)
   lr0, end, t = 0.1, 0.02, np.arange(0, 101)
   main = {"constant": np.full(t.shape, lr0),
           "linear": lr0 + (end - lr0) * t / 100,
-          "cosine": end + (lr0 - end) * (1 + np.cos(np.pi * t / 100)) / 2}[schedule]
+          "cosine": end + (lr0 - end) * (1 + np.cos(np.pi * t / 100)) / 2,
+          "inverse_sqrt": lr0 / np.sqrt(1 + t)}[schedule]
   got = np.array([float(lr(s)) for s in range(111)])
   np.testing.assert_allclose(got[:10], lr0 * np.arange(10) / 10, rtol=1e-6, atol=1e-9)
   np.testing.assert_allclose(got[10:], main, rtol=1e-5)

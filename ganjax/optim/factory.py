@@ -4,7 +4,7 @@
 from ``OPTIMIZERS`` (adam, rmsprop, sgd, momentum, and ganjax's own ``cg`` and
 ``orthogonal``) and the hyper-parameters that optimizer reads. ``orthogonal`` in ``polar``
 mode sends biases and norm scales to Adam with ``b1``, ``b2``, ``eps`` and ``nesterov``. The learning rate is a
-schedule (``constant``, ``cosine``, ``linear``) with optional linear warm-up, and an optional
+schedule (``constant``, ``cosine``, ``linear``, ``inverse_sqrt``) with optional linear warm-up, and an optional
 global-norm clip runs first. ``lr_multipliers`` ({top-level layer: m}) scales chosen layers'
 learning rates (``ganjax.optim.layer_scale``). New optimizers plug in with
 ``@register("name", **keys)``.
@@ -12,6 +12,7 @@ learning rates (``ganjax.optim.layer_scale``). New optimizers plug in with
 
 from typing import Callable
 
+import jax.numpy as jnp
 import ml_collections
 import optax
 
@@ -77,7 +78,7 @@ def _orthogonal_gradient(lr, cfg):
       threshold=threshold if threshold > 0 else None, fallback=fallback)
 
 
-SCHEDULES = ("constant", "cosine", "linear")
+SCHEDULES = ("constant", "cosine", "linear", "inverse_sqrt")
 
 
 def _check(cfg: ml_collections.ConfigDict, key: str) -> None:
@@ -90,7 +91,12 @@ def _check(cfg: ml_collections.ConfigDict, key: str) -> None:
 
 
 def learning_rate_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> optax.Schedule:
-  """The schedule ``cfg.schedule`` over ``total_steps`` optimizer updates, after warm-up."""
+  """The schedule ``cfg.schedule`` over ``total_steps`` optimizer updates, after warm-up.
+
+  ``inverse_sqrt`` is αₜ = α / √(1 + t), t counted from the end of the warm-up: a diminishing
+  step size (Σ αₜ = ∞, Σ αₜ² grows only as log t), one of the three rules under which
+  Naganuma & Iiduka (2023) prove their conjugate-gradient GAN training converges.
+  """
   cfg = schema.filled(cfg, "optimizer")
   lr = cfg.learning_rate
   warmup = cfg.warmup_steps
@@ -101,6 +107,9 @@ def learning_rate_schedule(cfg: ml_collections.ConfigDict, total_steps: int) -> 
     main = optax.constant_schedule(lr)
   elif name == "cosine":
     main = optax.cosine_decay_schedule(lr, decay_steps, alpha=cfg.end_learning_rate_factor)
+  elif name == "inverse_sqrt":
+    def main(count):
+      return lr / jnp.sqrt(1.0 + count)
   else:
     check_choice("optimizer.schedule", name, SCHEDULES)
     main = optax.linear_schedule(lr, end, decay_steps)
