@@ -59,7 +59,8 @@ def train(train_images, train_labels, test_images, test_labels, num_classes: int
 
   steps_per_epoch = len(train_images) // BATCH
   rng = np.random.default_rng(seed)
-  with tqdm(total=epochs * steps_per_epoch, disable=not progress, unit="step",
+  # disable=None: a bar on a terminal only, never carriage returns into a log file
+  with tqdm(total=epochs * steps_per_epoch, disable=None if progress else True, unit="step",
             desc="feature net" if kind == "eval" else f"{kind} perceptual net") as bar:
     for _ in range(epochs):
       order = rng.permutation(len(train_images))

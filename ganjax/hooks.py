@@ -94,8 +94,9 @@ class Progress:
   def __init__(self, config, writers: list, parallel, start: int, show: bool,
                seconds_before: float = 0.0):
     self.config, self.writers, self.parallel = config, writers, parallel
-    self.bar = tqdm(total=config.total_steps, initial=start, disable=not show, unit="step",
-                    dynamic_ncols=True)
+    # disable=None: a bar on a terminal only, never carriage returns into a log file
+    self.bar = tqdm(total=config.total_steps, initial=start, disable=None if show else True,
+                    unit="step", dynamic_ncols=True)
     self.tick, self.tick_step = time.perf_counter(), start
     self.origin = self.tick - seconds_before
     self.g_schedule = factory.learning_rate_schedule(config.optimizer.g, config.total_steps)
