@@ -201,6 +201,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
     if config.loss[key] and not config.model.semi_supervised_classes:
       raise UserError(f"config.loss.{key} needs a semi-supervised discriminator; set "
                       "config.model.semi_supervised_classes")
+  if config.data.xflip and config.data.on_device:
+    raise UserError("config.data.xflip mirrors batches on the host; it cannot be combined with "
+                    "config.data.on_device=True yet (turn one off)")
   d_model = config.model.discriminator  # the net's own keys: absent means its default
   weight_norm = "weight_norm" in d_model and d_model.weight_norm
   if "weight_norm_learn_scale" in d_model and not d_model.weight_norm_learn_scale and not weight_norm:

@@ -211,7 +211,9 @@ def base_config() -> ml_collections.ConfigDict:
       # Semi-supervised runs: labelled examples per class (0: all) and their batch size.
       labels_per_class=0, labeled_batch_size=64,
       # True: the whole dataset on every device, batches gathered there (ganjax.data.device)
-      on_device=False))
+      on_device=False,
+      # True: each real example mirrored left-right with probability ½, drawn from (seed, step)
+      xflip=False))
   c.model = ml_collections.ConfigDict(dict(name="dcgan", generator={}, discriminator={},
                                           **model_keys()))
   # The loss family (ganjax.objectives.losses) and the weight of every objective term

@@ -134,7 +134,7 @@ def _experiment_and_data(config, parallel: DataParallel) -> tuple[Experiment, li
         data.labeled_subset(labels, config.data.labels_per_class, seed),
         config.data.labeled_batch_size)
     return data.Batches(source, config.batch_size, config.n_critic, seed, exp.value_range,
-                        labeled, generator_batch=config.g_fresh_batch)
+                        labeled, generator_batch=config.g_fresh_batch, xflip=config.data.xflip)
 
   return exp, [seed_batches(s) for s in run_seeds(config)]
 

@@ -207,6 +207,13 @@ CASES = [
          lambda t, c: _tiny(t, c, "--config.optimizer.d.schedule=exponential"),
          "unknown config.optimizer.d.schedule 'exponential'; choose from constant, cosine, linear, "
          "inverse_sqrt"),
+    Case("unknown perceptual network",
+         lambda t, c: _tiny(t, c, "--config.loss.perceptual_net=vgg"),
+         "unknown config.loss.perceptual_net 'vgg'; choose from eval, independent"),
+    Case("x-flip with the dataset on the device",
+         lambda t, c: _tiny(t, c, "--config.data.xflip=true", "--config.data.on_device=true"),
+         "config.data.xflip mirrors batches on the host; it cannot be combined with "
+         "config.data.on_device=True yet"),
     Case("bad NaN-guard setting", lambda t, c: _tiny(t, c, "--config.nonfinite.action=ignore"),
          "config.nonfinite.action must be one of rollback, stop"),
     Case("NaN-guard rollback factor outside (0, 1)",

@@ -124,6 +124,24 @@ def test_batches_are_a_function_of_the_step(idx_dir):
   assert unit.min() >= 0.0 and unit.max() == 1.0
 
 
+def test_xflip_mirrors_about_half_the_examples_the_same_way_at_every_call(idx_dir):
+  source = data.ArraySource(*load_split(idx_dir, "train"))
+  plain = data.Batches(source, batch_size=32, n_critic=2, seed=3)
+  flipped = data.Batches(source, batch_size=32, n_critic=2, seed=3, xflip=True)
+  mirrored = []
+  for step in (0, 5, 9):
+    a, b = plain(step), flipped(step)
+    np.testing.assert_array_equal(a["label"], b["label"])  # the same examples, in order
+    same = np.all(a["image"] == b["image"], axis=(2, 3, 4))
+    mirror = np.all(a["image"][..., ::-1, :] == b["image"], axis=(2, 3, 4))
+    assert np.all(same | mirror)  # each example as it is, or mirrored left-right
+    mirrored.append(mirror & ~same)
+    np.testing.assert_array_equal(flipped(step)["image"], b["image"])  # a function of the step
+  share = np.mean(mirrored)
+  assert 0.35 < share < 0.65, share  # 192 examples, each mirrored with probability ½
+  assert not np.array_equal(mirrored[0], mirrored[1])
+
+
 def test_generator_batch_walks_a_second_permutation(idx_dir):
   source = data.ArraySource(*load_split(idx_dir, "train"))
   plain = data.Batches(source, batch_size=32, n_critic=2, seed=3)

@@ -96,14 +96,16 @@ class Batches(StepBatches):
   batch)`` every step also holds ``"labeled_image"`` / ``"labeled_label"`` (n_critic, batch,
   …): examples of that labelled subset, drawn with a generator seeded by (seed, step). With
   ``generator_batch`` it also holds ``"g_image"`` / ``"g_label"`` (1, B, …), the generator
-  update's own real batch: the same walk through a second permutation of every epoch.
+  update's own real batch: the same walk through a second permutation of every epoch. With
+  ``xflip`` each example is mirrored left-right with probability ½, drawn from (seed, step),
+  so a resumed run sees the same flips (the dataset doubled, as StyleGAN2-ADA's ``--mirror``).
   """
 
   def __init__(self, source, batch_size: int, n_critic: int, seed: int,
                value_range: tuple[float, float] = (-1.0, 1.0), labeled=None,
-               generator_batch: bool = False):
+               generator_batch: bool = False, xflip: bool = False):
     self.source, self.batch_size, self.n_critic, self.seed = source, batch_size, n_critic, seed
-    self.labeled, self.generator_batch = labeled, generator_batch
+    self.labeled, self.generator_batch, self.xflip = labeled, generator_batch, xflip
     self.per_step = batch_size * n_critic
     self.steps_per_epoch = len(source) // self.per_step
     if self.steps_per_epoch == 0:
@@ -145,8 +147,11 @@ class Batches(StepBatches):
 
   def __call__(self, step: int) -> dict:
     out = {}
-    for prefix, indices in self.plan(step).items():
+    for stream, (prefix, indices) in enumerate(self.plan(step).items()):
       images, labels = self.source.get(indices.reshape(-1))
+      if self.xflip:
+        flip = np.random.default_rng([self.seed, int(step), 3, stream]).random(len(images)) < 0.5
+        images = np.where(flip[:, None, None, None], images[:, :, ::-1], images)
       out[prefix + "image"] = self._scale_images(images).reshape(*indices.shape, *images.shape[1:])
       out[prefix + "label"] = labels.reshape(indices.shape)
     return out
