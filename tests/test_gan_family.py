@@ -240,6 +240,18 @@ def test_penalties_enter_the_losses_and_the_metrics():
       rtol=1e-5)
 
 
+def test_relativistic_hinge_is_affine_in_the_wasserstein_loss_while_its_margins_are_inactive():
+  """With every |r̃|, |f̃| < 1 (the tiny D's logits at initialisation), RaHinge's D loss is
+  E(1 − r̃) + E(1 + f̃) = 2 + 2(E f − E r): 2 + 2 × the WGAN critic loss of the same nets and
+  batch. Every relativistic family trains one step to finite losses."""
+  hinge = _one_device_step(_tiny_config(name="relativistic_hinge"))[1]
+  wasserstein = _one_device_step(_tiny_config(name="wasserstein"))[1]
+  np.testing.assert_allclose(hinge["d_loss"][0], 2.0 + 2.0 * wasserstein["d_loss"][0], rtol=1e-5)
+  for family in ("relativistic", "relativistic_least_squares"):
+    metrics = _one_device_step(_tiny_config(name=family))[1]
+    assert np.isfinite(float(metrics["d_loss"][0])) and np.isfinite(float(metrics["g_loss"][0]))
+
+
 def test_feature_matching_is_the_squared_distance_of_feature_means():
   real = jnp.array([[1.0, 2.0], [3.0, 4.0]])  # mean (2, 3)
   fake = jnp.array([[0.0, 0.0], [2.0, 2.0]])  # mean (1, 1)

@@ -79,7 +79,9 @@ def test_in_image_space_the_players_gradients_are_collinear_never_orthogonal(fam
   losses depend on a sample x only through D's logit f(x), so ∇ₓL_D = a·∇f(x) and
   ∇ₓL_G = b·∇f(x) for scalars a, b: |cos| = 1 for every sample and family. They are opposed
   (cos = −1) except in LSGAN, where a = f and b = f − 1 agree in sign outside [0, 1]: D and G
-  both push a fake whose logit is below 0 up (the logits here stay below 1)."""
+  both push a fake whose logit is below 0 up (the logits here stay below 1). The relativistic
+  families couple the samples through batch means, but each sample's gradient is still a
+  multiple of its own ∇f(x)."""
   g_loss, d_loss = losses.get(family)
   k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
   w1 = jax.random.normal(k1, (12, 16)) / 4.0
@@ -91,10 +93,38 @@ def test_in_image_space_the_players_gradients_are_collinear_never_orthogonal(fam
   fake = jax.random.normal(k3, (6, 2, 2, 3))
   real_logits = jnp.ones(6)
   d_grad = jax.grad(lambda x: d_loss(real_logits, logits(x)))(fake).reshape(6, -1)
-  g_grad = jax.grad(lambda x: g_loss(logits(x)))(fake).reshape(6, -1)
+  relativistic = family in losses.RELATIVISTIC_FAMILIES  # G's loss also reads real logits
+  g_grad = jax.grad(lambda x: g_loss(logits(x), *([real_logits] if relativistic else [])))(
+      fake).reshape(6, -1)
   cos = jnp.sum(d_grad * g_grad, 1) / (jnp.linalg.norm(d_grad, axis=1) *
                                        jnp.linalg.norm(g_grad, axis=1))
-  f = logits(fake)
-  expected = jnp.where(f < 0, 1.0, -1.0) if family == "least_squares" else -jnp.ones(6)
-  assert family != "least_squares" or 0 < int(jnp.sum(f < 0)) < 6  # both signs occur
-  np.testing.assert_allclose(cos, expected, atol=1e-5)
+  np.testing.assert_allclose(jnp.abs(cos), np.ones(6), atol=1e-5)
+  if family == "least_squares":
+    f = logits(fake)
+    assert 0 < int(jnp.sum(f < 0)) < 6  # both signs occur
+    np.testing.assert_allclose(cos, jnp.where(f < 0, 1.0, -1.0), atol=1e-5)
+  elif family != "relativistic_least_squares":
+    np.testing.assert_allclose(cos, -np.ones(6), atol=1e-5)
+
+
+def test_relativistic_losses_by_hand():
+  """r = (2, −1), f = (0.5, −0.5): E r = 0.5, E f = 0, so r̃ = r − E f = (2, −1) and
+  f̃ = f − E r = (0, −1)."""
+  r_rel, f_rel = np.array([2.0, -1.0]), np.array([0.0, -1.0])
+  softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+  np.testing.assert_allclose(  # −log σ(x) = softplus(−x), −log(1 − σ(x)) = softplus(x)
+      losses.relativistic_discriminator_loss(REAL, FAKE),
+      np.mean(softplus(-r_rel)) + np.mean(softplus(f_rel)), rtol=1e-6)
+  np.testing.assert_allclose(losses.relativistic_hinge_discriminator_loss(REAL, FAKE),
+                             np.mean(np.maximum(0, 1 - r_rel)) + np.mean(np.maximum(0, 1 + f_rel)),
+                             rtol=1e-6)  # (0 + 2)/2 + (1 + 0)/2 = 1.5
+  np.testing.assert_allclose(losses.relativistic_least_squares_discriminator_loss(REAL, FAKE),
+                             np.mean((r_rel - 1) ** 2) + np.mean((f_rel + 1) ** 2), rtol=1e-6)
+  # G's loss is D's with the roles of real and fake swapped
+  np.testing.assert_allclose(losses.relativistic_generator_loss(FAKE, REAL),
+                             np.mean(softplus(-f_rel)) + np.mean(softplus(r_rel)), rtol=1e-6)
+  np.testing.assert_allclose(losses.relativistic_hinge_generator_loss(FAKE, REAL),
+                             np.mean(np.maximum(0, 1 - f_rel)) + np.mean(np.maximum(0, 1 + r_rel)),
+                             rtol=1e-6)
+  np.testing.assert_allclose(losses.relativistic_least_squares_generator_loss(FAKE, REAL),
+                             np.mean((f_rel - 1) ** 2) + np.mean((r_rel + 1) ** 2), rtol=1e-6)

@@ -2,7 +2,8 @@
 
 Naming: ``<family>_generator_loss(fake_logits)`` and
 ``<family>_discriminator_loss(real_logits, fake_logits)``, with r and f the real and fake
-logits and D(x) = σ(logit) where a family reads it as a probability. Each function's
+logits and D(x) = σ(logit) where a family reads it as a probability. The relativistic
+families' generator loss also reads the real logits: ``(fake_logits, real_logits)``. Each function's
 docstring has its formula and paper; ``get(name)`` returns a family's pair.
 ``real_label`` < 1 gives one-sided label smoothing (Salimans et al. 2016 use 0.9): the real
 term becomes the cross-entropy against that soft target; fake targets stay 0.
@@ -72,7 +73,48 @@ def least_squares_generator_loss(fake_logits):
   return 0.5 * jnp.mean((fake_logits - 1.0) ** 2)
 
 
-FAMILIES = ("minimax", "non_saturating", "wasserstein", "hinge", "least_squares")
+def _relative(real_logits, fake_logits):
+  """r̃ = r − E f and f̃ = f − E r: how much more real each sample looks than the other side's
+  average (Jolicoeur-Martineau 2019, the relativistic average discriminator)."""
+  return real_logits - jnp.mean(fake_logits), fake_logits - jnp.mean(real_logits)
+
+
+def relativistic_discriminator_loss(real_logits, fake_logits):
+  """RaSGAN: −E log σ(r̃) − E log(1 − σ(f̃)) (Jolicoeur-Martineau 2019)."""
+  real, fake = _relative(real_logits, fake_logits)
+  return _bce(real, 1.0) + _bce(fake, 0.0)
+
+
+def relativistic_generator_loss(fake_logits, real_logits):
+  """RaSGAN: −E log σ(f̃) − E log(1 − σ(r̃)), the D loss with real and fake swapped."""
+  return relativistic_discriminator_loss(fake_logits, real_logits)
+
+
+def relativistic_hinge_discriminator_loss(real_logits, fake_logits):
+  """RaHingeGAN: E max(0, 1 − r̃) + E max(0, 1 + f̃) (Jolicoeur-Martineau 2019)."""
+  real, fake = _relative(real_logits, fake_logits)
+  return jnp.mean(jax.nn.relu(1.0 - real)) + jnp.mean(jax.nn.relu(1.0 + fake))
+
+
+def relativistic_hinge_generator_loss(fake_logits, real_logits):
+  """RaHingeGAN: E max(0, 1 − f̃) + E max(0, 1 + r̃)."""
+  return relativistic_hinge_discriminator_loss(fake_logits, real_logits)
+
+
+def relativistic_least_squares_discriminator_loss(real_logits, fake_logits):
+  """RaLSGAN: E (r̃ − 1)² + E (f̃ + 1)² (Jolicoeur-Martineau 2019)."""
+  real, fake = _relative(real_logits, fake_logits)
+  return jnp.mean((real - 1.0) ** 2) + jnp.mean((fake + 1.0) ** 2)
+
+
+def relativistic_least_squares_generator_loss(fake_logits, real_logits):
+  """RaLSGAN: E (f̃ − 1)² + E (r̃ + 1)²."""
+  return relativistic_least_squares_discriminator_loss(fake_logits, real_logits)
+
+
+RELATIVISTIC_FAMILIES = ("relativistic", "relativistic_hinge", "relativistic_least_squares")
+FAMILIES = ("minimax", "non_saturating", "wasserstein", "hinge", "least_squares",
+            *RELATIVISTIC_FAMILIES)
 SOFT_LABEL_FAMILIES = ("minimax", "non_saturating")
 
 

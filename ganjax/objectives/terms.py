@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from ganjax.objectives import regularizers
+from ganjax.objectives import losses, regularizers
 
 # Registration order is summation order.
 D_TERMS: dict[str, "Registered"] = {}
@@ -136,8 +136,12 @@ def d_adversarial(weight: float, setup) -> Term:
 
 @g_term("g_adversarial", always=True)
 def g_adversarial(weight: float, setup) -> Term:
-  """The loss family's G loss of the fake logits."""
+  """The loss family's G loss of the fake logits (a relativistic family's also of D's logits
+  of G's real batch)."""
   loss_fn = setup.g_loss
+  if setup.loss.name in losses.RELATIVISTIC_FAMILIES:
+    return Term("g_adversarial", lambda ctx: (loss_fn(ctx.fake_logits, ctx.real_logits()), {}),
+                weight)
   return Term("g_adversarial", lambda ctx: (loss_fn(ctx.fake_logits), {}), weight)
 
 
