@@ -145,6 +145,8 @@ def test_the_independent_perceptual_net_is_another_network_whose_statistics_blur
     assert float(phi(blurred)[:, layer].mean()) < float(phi(sharp)[:, layer].mean())
   grad = jax.grad(lambda x: jnp.sum(phi(x) ** 2))(sharp)
   assert np.all(np.isfinite(grad)) and float(jnp.abs(grad).max()) > 0
+  flat = -jnp.ones_like(sharp[:4])  # every channel constant over the image: std 0
+  assert np.all(np.isfinite(jax.grad(lambda x: jnp.sum(phi(x) ** 2))(flat)))
 
 
 @pytest.mark.parametrize("net, which", [("eval", "feature network"),

@@ -50,7 +50,8 @@ class PerceptualNet(nn.Module):
       if i:
         x = nn.avg_pool(x, (2, 2), (2, 2))
       x = nn.gelu(nn.Conv(width, (3, 3))(x))
-      statistics += [x.mean(axis=(1, 2)), x.std(axis=(1, 2))]
+      # √(var + ε): a channel that is constant over the image (std 0) has a finite gradient
+      statistics += [x.mean(axis=(1, 2)), jnp.sqrt(x.var(axis=(1, 2)) + 1e-6)]
     features = jnp.concatenate(statistics, axis=-1)
     return features, nn.Dense(self.num_classes)(features)
 
