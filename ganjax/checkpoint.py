@@ -81,6 +81,10 @@ class Checkpointer:
       if state is not None:
         for bad, why, _ in failed:
           self._report_corrupt(bad, why, state[1], quarantine)
+        if step is None:
+          for stray in self._not_directories(newer_than=state[1]):
+            self._report_corrupt(stray, "a file, not a checkpoint directory", state[1],
+                                 quarantine)
         return state[0]
       time.sleep(READ_RETRY_SECONDS)
       _listing(self._manager.reload)
@@ -101,6 +105,16 @@ class Checkpointer:
     """``[step]`` if it is given, else every saved step, newest first."""
     return [step] if step is not None else sorted(_listing(self._manager.all_steps),
                                                   reverse=True)
+
+  def _not_directories(self, newer_than: int) -> list[int]:
+    """Step-named entries after ``newer_than`` that are not directories: a file left where a
+    checkpoint was, which Orbax does not list and a restore would otherwise skip in silence."""
+    try:
+      names = os.listdir(self.directory)
+    except OSError:
+      return []
+    return sorted(int(n) for n in names if n.isdigit() and int(n) > newer_than
+                  and not os.path.isdir(os.path.join(self.directory, n)))
 
   def _exists(self, step: int) -> bool:
     return os.path.isdir(os.path.join(self.directory, str(step)))

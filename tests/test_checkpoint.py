@@ -2,6 +2,7 @@
 
 import glob
 import os
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -48,6 +49,11 @@ def _remove_metadata(tmp_path, step):
   os.remove(tmp_path / "checkpoints" / str(step) / "state" / "_METADATA")
 
 
+def _replace_with_file(tmp_path, step):
+  shutil.rmtree(tmp_path / "checkpoints" / str(step))
+  (tmp_path / "checkpoints" / str(step)).write_text("not a checkpoint")
+
+
 def _assert_equal(a, b):
   for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
     np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
@@ -59,7 +65,7 @@ def test_round_trip_is_exact(tmp_path):
   _assert_equal(ckpt.restore(jax.eval_shape(lambda: _state(0)), step=1), _state(1))
 
 
-@pytest.mark.parametrize("damage", [_flip_byte, _truncate, _remove_metadata])
+@pytest.mark.parametrize("damage", [_flip_byte, _truncate, _remove_metadata, _replace_with_file])
 def test_corrupt_latest_falls_back_to_previous_good_one(tmp_path, capsys, damage):
   ckpt = _saved(tmp_path)
   damage(tmp_path, 3)
