@@ -23,8 +23,8 @@ from ganjax.preemption import StopOnSignal
 
 
 def cmd_train(args, overrides) -> None:
-  from ganjax import config as config_lib, train
-  config = config_lib.load(args.config, overrides)
+  from ganjax import catalog, config as config_lib, train
+  config = config_lib.load(catalog.resolve(args.config, "experiment"), overrides)
   state = train.train(config, args.workdir, progress=not args.no_progress)
   # The digest of this process's final state: in a multi-host run each process prints its own.
   print(json.dumps(state_info(config, state)))
@@ -70,10 +70,11 @@ def cmd_eval(args, overrides) -> None:
 
 
 def cmd_sweep(args, overrides) -> None:
-  from ganjax import sweep_runner
+  from ganjax import catalog, sweep_runner
   if args.max_runs is not None and args.max_runs < 0:
     raise UserError(f"--max-runs must be >= 0, got {args.max_runs}")
-  print(json.dumps(sweep_runner.run_sweep(args.config, args.workdir, overrides,
+  path = catalog.resolve(args.config, "sweep")
+  print(json.dumps(sweep_runner.run_sweep(path, args.workdir, overrides,
                                           progress=not args.no_progress,
                                           max_runs=args.max_runs, vmap_seeds=args.vmap_seeds)))
 
@@ -110,13 +111,19 @@ def cmd_info(args, overrides) -> None:
   print(json.dumps(run_info(args.workdir)))
 
 
+def cmd_configs(args, overrides) -> None:
+  from ganjax import catalog
+  print(catalog.listing())
+
+
 def parser() -> argparse.ArgumentParser:
   p = argparse.ArgumentParser(prog="ganjax", description=__doc__.splitlines()[0])
   p.add_argument("--debug", action="store_true", help="show tracebacks for errors")
   sub = p.add_subparsers(dest="command", required=True)
 
   t = sub.add_parser("train", help="train or resume a run (extra --config.KEY=VALUE overrides)")
-  t.add_argument("--config", required=True, help="experiments/NAME.py")
+  t.add_argument("--config", required=True,
+                 help="experiments/NAME.py, or the NAME of a shipped config (ganjax configs)")
   t.add_argument("--workdir", required=True)
   t.add_argument("--no-progress", action="store_true", help="no progress bar")
   t.set_defaults(fn=cmd_train)
@@ -144,7 +151,8 @@ def parser() -> argparse.ArgumentParser:
 
   w = sub.add_parser("sweep", help="train and evaluate a grid of configs x seeds; report "
                      "mean ± 95%% CI (extra --config.KEY=VALUE apply to every run)")
-  w.add_argument("--config", required=True, help="experiments/ablations/NAME.py")
+  w.add_argument("--config", required=True,
+                 help="experiments/ablations/NAME.py, or the NAME of a shipped sweep")
   w.add_argument("--workdir", required=True)
   w.add_argument("--max-runs", type=int, default=None,
                  help="train at most N unfinished runs this time (rerun to continue)")
@@ -178,6 +186,10 @@ def parser() -> argparse.ArgumentParser:
   i = sub.add_parser("info", help="print step and state digest of the latest checkpoint")
   i.add_argument("--workdir", required=True)
   i.set_defaults(fn=cmd_info)
+
+  c = sub.add_parser("configs", help="list the experiment and sweep configs that ship with "
+                     "ganjax, for --config NAME")
+  c.set_defaults(fn=cmd_configs)
   return p
 
 

@@ -1,5 +1,6 @@
-"""Study 2 again on the balanced MLP GAN: does the orthogonal-gradient transform even out
-gradient norms, and help, in an MLP GAN that trains?
+"""Study 2b: the orthogonal-gradient transform on the balanced MLP GAN, one that trains.
+
+Does it even out gradient norms, and help, in an MLP GAN that Adam trains?
 
 The grid, seeds, budget and metrics of ``orthogonal_gradients.py`` (Adam vs the three
 orthogonal modes, 3 and 8 hidden layers), with ``balanced_mlp_model`` (LeakyReLU G, tanh

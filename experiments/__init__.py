@@ -1,0 +1,1 @@
+"""The experiment configs that ship with ganjax (`ganjax configs` lists them)."""

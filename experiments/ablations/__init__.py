@@ -1,0 +1,1 @@
+"""The ablation-study sweep configs that ship with ganjax (`ganjax configs` lists them)."""
