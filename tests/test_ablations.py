@@ -8,7 +8,7 @@ import pytest
 from ganjax import sweep
 
 STUDIES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), os.pardir, "experiments",
-                                        "ablations", "*.py")))
+                                        "ablations", "[!_]*.py")))
 
 
 def test_there_are_five_studies():

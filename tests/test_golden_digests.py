@@ -70,7 +70,7 @@ def platform_key() -> str:
 
 def cases() -> dict:
   """{case name: (config name, overrides)} for every experiment config and variant."""
-  names = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(EXPERIMENTS, "*.py")))
+  names = sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(EXPERIMENTS, "[!_]*.py")))
   return {**{name: (name, {}) for name in names}, **VARIANTS}
 
 

@@ -13,9 +13,11 @@ Budget: 1000 steps at batch 64 per run, FID on 5000 samples; 2 schedules × 8 pa
   ganjax sweep --config experiments/ablations/cg_schedules.py --workdir runs/ablations/cg_schedules
 """
 
+from cg_vs_adam_search import budgeted  # this directory is on sys.path while a config loads
+
 from ganjax.config import optimizer_config
 from ganjax.search import log_uniform, random_search
-from ganjax.sweep import Sweep, choice, product
+from ganjax.sweep import choice, product
 
 
 def get_config():
@@ -26,10 +28,5 @@ def get_config():
   pairs = random_search(8, seed=0,
                         g_lr=log_uniform(2e-3, 2e-1, "optimizer.g.learning_rate"),
                         d_lr=log_uniform(2e-3, 2e-1, "optimizer.d.learning_rate"))
-  return Sweep(base="../dcgan_fashion_mnist.py", cells=product(schedules, pairs), seeds=(0, 1, 2),
-               settings={"total_steps": 1000, "sample_every": 500, "ckpt_every": 500,
-                         "nonfinite.action": "stop", "eval_every": 250,
-                         "eval_num_samples": 2000},
-               metrics=("fid", "precision", "recall"), eval_num_samples=5000, primary="fid",
-               search="setting", x="schedule",
-               title="Study 1c: CG-FR, constant vs diminishing step sizes, separate G and D rates")
+  return budgeted(product(schedules, pairs), "schedule",
+                  "Study 1c: CG-FR, constant vs diminishing step sizes, separate G and D rates")
