@@ -6,7 +6,6 @@ with the dataset's test split (its train split when it has none), ``num_samples`
 Reference features of the real images are cached beside the feature network.
 """
 
-import hashlib
 import io
 import json
 import os
@@ -88,9 +87,7 @@ class InceptionMetrics:
   RESIZE = "tf1"  # torch-fidelity's, the TensorFlow 1 graph's own
 
   def __init__(self, path: str, size: int = inception.INPUT_SIZE):
-    self.variables, self.size = inception.load(path), size
-    with open(path, "rb") as f:
-      digest = hashlib.file_digest(f, "sha256").hexdigest()
+    (self.variables, digest), self.size = inception.load_with_digest(path), size
     self.provenance = dict(inception_weights=os.path.abspath(path), inception_sha256=digest,
                            inception_resize=self.RESIZE, inception_reference="test")
     self.real = None

@@ -11,6 +11,8 @@ reproduce the peers' preprocessing (``resize_to``).
 """
 
 import functools
+import hashlib
+import io
 
 import flax.linen as nn
 import jax
@@ -164,7 +166,12 @@ def torch_shapes() -> dict:
 def load(path: str):
   """The network's variables from pytorch-fid's ``.pth`` or an ``.npz`` of its state dict;
   a file that is not one (unreadable, keys or shapes wrong) is refused in one line."""
-  state = _read_state_dict(path)
+  return load_with_digest(path)[0]
+
+
+def load_with_digest(path: str) -> tuple[dict, str]:
+  """``load(path)`` and the file's sha256, from one read of the file."""
+  state, digest = _read_state_dict(path)
   want = torch_shapes()
   for key in sorted(want):  # the first problem, in a stable order
     if key not in state:
@@ -180,16 +187,21 @@ def load(path: str):
     collection, name, order = _TORCH_LEAVES[f"{modules[-1]}.{leaf}"]
     value = np.asarray(state[key], np.float32)
     flat[(collection, *modules, name)] = jnp.asarray(value.transpose(order) if order else value)
-  return traverse_util.unflatten_dict(flat)
+  return traverse_util.unflatten_dict(flat), digest
 
 
-def _read_state_dict(path: str) -> dict:
+def _read_state_dict(path: str) -> tuple[dict, str]:
+  """The file's state dict and sha256."""
   try:
+    with open(path, "rb") as f:
+      data = f.read()
+    digest = hashlib.sha256(data).hexdigest()
     if path.endswith(".pth"):
       import torch  # only to read pytorch-fid's own file
-      return {k: v.numpy() for k, v in torch.load(path, map_location="cpu").items()}
-    with np.load(path) as f:
-      return {k: f[k] for k in f.files}
+      state = torch.load(io.BytesIO(data), map_location="cpu")
+      return {k: v.numpy() for k, v in state.items()}, digest
+    with np.load(io.BytesIO(data)) as f:
+      return {k: f[k] for k in f.files}, digest
   except ImportError:
     raise UserError(f"--inception-weights {path}: reading a .pth needs torch (pip install "
                     "torch), or convert it once to .npz") from None
