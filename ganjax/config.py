@@ -13,7 +13,7 @@ import sys
 
 import ml_collections
 
-from ganjax import cpu, data, latents, models, objectives, parallel
+from ganjax import augment, cpu, data, latents, models, objectives, parallel
 from ganjax.errors import UserError, check_choice
 from ganjax.metrics import features
 from ganjax.optim import factory
@@ -232,6 +232,8 @@ def _validate_names(config: ml_collections.ConfigDict) -> None:
   check_choice("parallel.mode", config.parallel.mode, parallel.MODES)
   check_choice("fast_paths", config.fast_paths, cpu.SETTINGS)
   check_choice("loss.perceptual_net", config.loss.perceptual_net, tuple(features.NETWORKS))
+  for op in augment.parse(config.augment.policy):
+    check_choice("augment.policy", op, augment.POLICIES)
 
 
 def _validate_loss(loss: ml_collections.ConfigDict) -> None:

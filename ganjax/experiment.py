@@ -18,7 +18,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from ganjax import data, feature_net, latents, models, objectives
+from ganjax import augment, data, feature_net, latents, models, objectives
 from ganjax import step as step_lib
 from ganjax.errors import UserError
 from ganjax.logging import image_grid
@@ -74,7 +74,7 @@ class Experiment(NamedTuple):
         num_classes=self.num_classes, latent_distribution=c.latent_distribution,
         g_fresh_batch=c.g_fresh_batch, ema_decay=c.ema_decay, d_ema_decay=c.d_ema_decay,
         max_nonfinite=c.nonfinite.max_consecutive, log_layer_norms=c.log_layer_norms,
-        axis_name=AXIS)
+        axis_name=AXIS, augment=augment.parse(c.augment.policy))
     players = step_lib.Players(self.generator, self.discriminator, self.g_tx, self.d_tx)
     return step_lib.make_step(players, settings, d_terms, g_terms)
 

@@ -230,6 +230,9 @@ def base_config() -> ml_collections.ConfigDict:
   for key in objectives.weight_keys():  # a newly registered term starts switched off
     if key not in c.loss:
       c.loss[key] = 0.0
+  # DiffAugment (ganjax.augment): the ops applied to every image D sees in training, e.g.
+  # "color,translation,cutout"; "" turns it off.
+  c.augment = ml_collections.ConfigDict(dict(policy=""))
   c.optimizer = ml_collections.ConfigDict(dict(g=optimizer_config(), d=optimizer_config()))
   c.parallel = ml_collections.ConfigDict(dict(mode="pmap", num_devices=0))
   # Multi-host: every process runs the same command (ganjax.distributed); 1: one process.

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import optax
 
 from ganjax import latents as latents_lib
+from ganjax.augment import diff_augment
 from ganjax.objectives import regularizers
 from ganjax.objectives.terms import DContext, GContext, split_heads, weighted_sum
 from ganjax.state import GANState
@@ -32,6 +33,9 @@ class Players(NamedTuple):
   discriminator: nn.Module
   g_tx: optax.GradientTransformation
   d_tx: optax.GradientTransformation
+
+
+AUGMENT_KEY = 0x41  # folded into a D key for its DiffAugment draws
 
 
 class Settings(NamedTuple):
@@ -47,6 +51,7 @@ class Settings(NamedTuple):
   max_nonfinite: int = 0
   log_layer_norms: bool = False
   axis_name: str = "batch"
+  augment: tuple = ()  # DiffAugment's ops on every image D sees in training (ganjax.augment)
 
 
 def apply_train(model: nn.Module, params, stats, x, rng, labels=None, **kwargs):
@@ -57,6 +62,14 @@ def apply_train(model: nn.Module, params, stats, x, rng, labels=None, **kwargs):
                              rngs={"dropout": rng, "noise": jax.random.fold_in(rng, 0x4E)},
                              mutable=["batch_stats"], **kwargs)
   return out, mutated.get("batch_stats", stats)
+
+
+def d_input(s: Settings, images, key):
+  """What D sees of ``images`` in training: T(images) with ``s.augment``'s DiffAugment ops
+  drawn from ``key`` (so D is D∘T in both players' updates and in every penalty), else them."""
+  if not s.augment:
+    return images
+  return diff_augment(images, jax.random.fold_in(key, AUGMENT_KEY), s.augment)
 
 
 def layer_norms(prefix: str, tree) -> dict:
@@ -138,7 +151,7 @@ def make_step(players: Players, settings: Settings, d_terms, g_terms):
                              _nearby(players, s, state.g_params, c.g_stats, d))
     c = c._replace(g_stats=jax.lax.pmean(g_stats, s.axis_name))
     (g_loss, g_terms), fake_grad = jax.value_and_grad(
-        _g_objective(players, o, c, d, g_real, g_real_y), has_aux=True)(fake)
+        _g_objective(players, s, o, c, d, g_real, g_real_y), has_aux=True)(fake)
     (g_grads,) = g_vjp(fake_grad)
     for term in o.g_params:
       (value, term_metrics), grads = jax.value_and_grad(term.fn, has_aux=True)(state.g_params)
@@ -197,11 +210,12 @@ def _d_update(players: Players, s: Settings, o: Objective, c: Critic, real, real
   """One critic update: D on real, fake (and labelled) images, the D terms' sum, the step."""
   def loss_fn(params):
     def apply(images, key, labels):
-      return apply_train(players.discriminator, params, c.stats, images, key, labels)[0]
+      return apply_train(players.discriminator, params, c.stats, d_input(s, images, key), key,
+                         labels)[0]
     labels = None if real_y is None else jnp.concatenate([real_y, d.fake_labels])
     images = [real, fake] + ([] if labeled is None else [labeled[0]])
-    out, stats = apply_train(players.discriminator, params, c.stats, jnp.concatenate(images),
-                             d.d_key, labels)
+    out, stats = apply_train(players.discriminator, params, c.stats,
+                             d_input(s, jnp.concatenate(images), d.d_key), d.d_key, labels)
     logits, class_logits = split_heads(out)
     real_logits, fake_logits = jnp.split(logits[:len(real) + len(fake)], 2)
     ctx = DContext(real, fake, real_y, d.fake_labels, labeled, real_logits, fake_logits,
@@ -222,12 +236,13 @@ def _d_update(players: Players, s: Settings, o: Objective, c: Critic, real, real
   return c._replace(params=params, stats=jax.lax.pmean(stats, s.axis_name), opt=opt), metrics
 
 
-def _g_objective(players: Players, o: Objective, c: Critic, d: Draw, real, real_y):
+def _g_objective(players: Players, s: Settings, o: Objective, c: Critic, d: Draw, real,
+                 real_y):
   """G's objective as a function of the fake images: the G terms' sum against D."""
   def apply(images, key, labels, return_features=False):
     kwargs = {"return_features": True} if return_features else {}
-    return apply_train(players.discriminator, c.params, c.stats, images, key, labels,
-                       **kwargs)[0]
+    return apply_train(players.discriminator, c.params, c.stats, d_input(s, images, key), key,
+                       labels, **kwargs)[0]
 
   def objective(fake):  # D's statistics updated during G's step are discarded
     out = apply(fake, jax.random.fold_in(d.d_key, 1), d.fake_labels, o.g_features)

@@ -46,6 +46,7 @@ VARIANTS = {
         "loss.real_label": "0.9", "loss.r1": "0.5", "loss.feature_matching": "0.2",
         "loss.g_orthogonal_reg": "0.001", "loss.g_adversarial": "0.7",
         "log_layer_norms": "true", "n_critic": "2", "ema_decay": "0.9"}),
+    "relativistic_hinge": ("dcgan_fashion_mnist", {"loss.name": "relativistic_hinge"}),
 }
 
 
