@@ -210,6 +210,9 @@ CASES = [
     Case("unknown perceptual network",
          lambda t, c: _tiny(t, c, "--config.loss.perceptual_net=vgg"),
          "unknown config.loss.perceptual_net 'vgg'; choose from eval, independent"),
+    Case("unknown DiffAugment op",
+         lambda t, c: _tiny(t, c, "--config.augment.policy=color,flip"),
+         "unknown config.augment.policy 'flip'; choose from color, translation, cutout"),
     Case("x-flip with the dataset on the device",
          lambda t, c: _tiny(t, c, "--config.data.xflip=true", "--config.data.on_device=true"),
          "config.data.xflip mirrors batches on the host; it cannot be combined with "
