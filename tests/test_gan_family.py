@@ -229,15 +229,15 @@ def test_weight_clipping_bounds_the_critic_after_every_update():
 def test_penalties_enter_the_losses_and_the_metrics():
   plain = _one_device_step(_tiny_config(name="wasserstein"))[1]
   gp = _one_device_step(_tiny_config(name="wasserstein", gradient_penalty=10.0, r1=1.0,
-                                     g_orthogonal_reg=1e-2))[1]
+                                     g_orthogonal_reg=1e-2, dragan=2.0))[1]
   assert "d_gradient_penalty" not in plain and "g_orthogonal_reg" not in plain
-  for key in ("d_gradient_penalty", "d_r1_penalty", "g_orthogonal_reg"):
+  for key in ("d_gradient_penalty", "d_r1_penalty", "d_dragan_penalty", "g_orthogonal_reg"):
     assert float(gp[key][0]) > 0, key
   # Same initial networks and batch: the penalised losses are the plain ones plus the terms.
   np.testing.assert_allclose(
       gp["d_loss"][0],
-      plain["d_loss"][0] + 10 * gp["d_gradient_penalty"][0] + 0.5 * gp["d_r1_penalty"][0],
-      rtol=1e-5)
+      plain["d_loss"][0] + 10 * gp["d_gradient_penalty"][0] + 0.5 * gp["d_r1_penalty"][0]
+      + 2 * gp["d_dragan_penalty"][0], rtol=1e-5)
 
 
 def test_relativistic_hinge_is_affine_in_the_wasserstein_loss_while_its_margins_are_inactive():

@@ -59,6 +59,20 @@ def test_r1_equals_finite_differences_on_a_small_net():
                              rtol=1e-4)
 
 
+def test_dragan_equals_finite_differences_at_its_perturbed_reals():
+  critic, critic64 = _small_critic(seed=5)
+  real = np.random.default_rng(6).normal(size=SHAPE)
+  key = jax.random.PRNGKey(7)
+  value = regularizers.dragan_penalty(critic, jnp.float32(real), key)
+  # The perturbation the penalty draws: ½ · std of the batch · U[0, 1) per pixel.
+  u = np.asarray(jax.random.uniform(key, SHAPE, jnp.float32), np.float64)
+  perturbed = real + 0.5 * np.float32(real).std() * u
+  norms = [np.linalg.norm(_finite_difference_gradient(critic64, x)) for x in perturbed]
+  expected = np.mean((np.asarray(norms) - 1) ** 2)
+  assert expected > 0.01
+  np.testing.assert_allclose(value, expected, rtol=1e-4)
+
+
 def test_linear_critic_closed_forms():
   # D(x) = <w, x>: every input gradient is w, so R1 = ‖w‖² and GP = (‖w‖ − 1)².
   w = jnp.arange(1.0, 19.0).reshape(3, 3, 2) / 20
@@ -70,6 +84,8 @@ def test_linear_critic_closed_forms():
   norm2 = float(jnp.sum(w ** 2))
   np.testing.assert_allclose(regularizers.r1_penalty(critic, x), norm2, rtol=1e-6)
   np.testing.assert_allclose(regularizers.gradient_penalty(critic, x, -x, jax.random.PRNGKey(0)),
+                             (np.sqrt(norm2) - 1) ** 2, rtol=1e-5)
+  np.testing.assert_allclose(regularizers.dragan_penalty(critic, x, jax.random.PRNGKey(0)),
                              (np.sqrt(norm2) - 1) ** 2, rtol=1e-5)
 
 

@@ -220,6 +220,15 @@ def d_gradient_penalty(weight: float, setup) -> Term:
   return Term("d_gradient_penalty", fn, weight)
 
 
+@d_term("dragan")
+def d_dragan(weight: float, setup) -> Term:
+  """DRAGAN (Kodali et al. 2017): λ·E[(‖∇D(x + δ)‖ − 1)²] around the real images."""
+  def fn(ctx: DContext):
+    value = regularizers.dragan_penalty(_critic(ctx), ctx.real, jax.random.fold_in(ctx.key, 6))
+    return value, dict(d_dragan_penalty=value)
+  return Term("d_dragan_penalty", fn, weight)
+
+
 @d_term("r1")
 def d_r1(gamma: float, setup) -> Term:
   """R1 (Mescheder et al. 2018): (γ/2)·E‖∇ₓD(x)‖² on real images."""
