@@ -5,6 +5,7 @@ The repository's ``experiments/`` directory is installed as the package ``ganjax
 no checkout; a path to a file still works and is tried first. ``ganjax configs`` lists them.
 """
 
+import ast
 import difflib
 import importlib.resources
 import os
@@ -40,11 +41,8 @@ def resolve(name_or_path: str, kind: str) -> str:
 
 def summary(kind: str, name: str) -> str:
   """The first line of a shipped config's docstring."""
-  text = (_directory(kind) / f"{name}.py").read_text()
-  for quote in ('"""', "'''"):
-    if text.lstrip().startswith(quote):
-      return text.lstrip()[3:].split(quote)[0].strip().splitlines()[0]
-  return ""
+  docstring = ast.get_docstring(ast.parse((_directory(kind) / f"{name}.py").read_text()))
+  return docstring.splitlines()[0] if docstring else ""
 
 
 def listing() -> str:

@@ -9,19 +9,15 @@ from ganjax import search, stats
 from ganjax.logging import pyplot
 from ganjax.sweep import Sweep, describe
 
-
 # Metrics with a range: their intervals are clipped to it (a t-interval over 3 seeds of a
 # precision can reach past 1). KID is unbiased and can be negative; density exceeds 1.
 METRIC_BOUNDS = {**{m: (0.0, 1.0) for m in ("precision", "recall", "coverage", "test_accuracy")},
                  **{m: (0.0, np.inf) for m in ("fid", "sharpness_fake", "sharpness_real",
                                                "images_per_s", "density")}}
 
-
 # Which way is better, for the metrics a comparison can count a failed run in: a diverged
 # run scores the worst value that any run of the study reached.
 LOWER_IS_BETTER = ("fid", "kid", "class_kl")
-
-
 HIGHER_IS_BETTER = ("precision", "recall", "density", "coverage", "classifier_score",
                     "classes_generated", "test_accuracy", "images_per_s")
 
@@ -43,12 +39,12 @@ def paired(sweep: Sweep, rows: list[dict]) -> list[dict]:
   worst = worst_score(metric, rows)
 
   def score(cell, seed):
-    row = next((r for r in rows if r["seed"] == seed
-                and all(r.get(k) == v for k, v in cell.factors.items())), None)
+    """(the seed's score in ``cell``, whether it failed); (None, False) before it ran."""
+    row = next((r for r in rows if r["seed"] == seed and cell.matches(r)), None)
     if row is None:
       return None, False
-    return (worst if row["status"] == "failed" else row.get(metric, np.nan)), \
-        row["status"] == "failed"
+    failed = row["status"] == "failed"
+    return (worst if failed else row.get(metric, np.nan)), failed
 
   out = []
   for cell in sweep.cells:
@@ -107,7 +103,7 @@ def search_scores(sweep: Sweep, rows: list[dict]) -> dict:
   worst = worst_score(metric, rows)
   groups = {}
   for cell in sweep.cells:
-    mine = [r for r in rows if all(r.get(k) == v for k, v in cell.factors.items())]
+    mine = [r for r in rows if cell.matches(r)]
     values = [worst if r["status"] == "failed" else r.get(metric, np.nan) for r in mine]
     values = [v for v in values if np.isfinite(v)]
     if not values:

@@ -120,7 +120,7 @@ def cell_summaries(sweep: Sweep, rows: list[dict]) -> list[dict]:
   """Per cell: its factors, run counts, and a ``stats.Summary`` of each metric."""
   out = []
   for cell in sweep.cells:
-    mine = [r for r in rows if all(r.get(k) == v for k, v in cell.factors.items())]
+    mine = [r for r in rows if cell.matches(r)]
     ok = [r for r in mine if r["status"] == "ok"]
     per_cell = any(r["timed"] == "cell" for r in mine)
     summary = dict(cell=cell, runs=len(mine), ok=len(ok),

@@ -34,6 +34,10 @@ class Cell(NamedTuple):
   overrides: dict
   drawn: dict = {}
 
+  def matches(self, row: dict) -> bool:
+    """Whether a results row (``ganjax.report``) has this cell's factor values."""
+    return all(row.get(k) == v for k, v in self.factors.items())
+
   @property
   def name(self) -> str:
     """A directory name: ``factor=value`` pairs joined by ``,``."""
