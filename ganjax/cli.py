@@ -18,7 +18,7 @@ import sys
 import threading
 
 from ganjax import workdir as workdir_lib
-from ganjax.errors import UserError, disk_full, first_line
+from ganjax.errors import UserError, disk_full, first_line, note_thread_disk_full
 from ganjax.preemption import StopOnSignal
 
 
@@ -210,14 +210,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _quiet_disk_full_in_threads() -> None:
-  """A writer thread (TensorBoard's, Orbax's) that meets a full disk dies in silence: the
-  main thread meets the same disk and reports it in one line."""
+  """A writer thread (TensorBoard's, Orbax's) that meets a full disk dies in silence, and
+  records it: the main thread raises it at its next write to that thread
+  (``errors.raise_if_thread_disk_full``) and reports it in one line."""
   previous = threading.excepthook
   if getattr(previous, "ganjax_filter", False):
     return
 
   def hook(args):
-    if not disk_full(args.exc_value):
+    if disk_full(args.exc_value):
+      note_thread_disk_full(args.exc_value)
+    else:
       previous(args)
 
   hook.ganjax_filter = True

@@ -22,6 +22,22 @@ def check_choice(key: str, value, names) -> None:
     raise UserError(f"unknown config.{key} {value!r}; choose from {', '.join(names)}")
 
 
+# The full-disk error a background writer thread died of (cli's thread hook records it), so
+# that the main thread raises it instead of waiting on that thread's queue for ever.
+_thread_disk_full: list[BaseException] = []
+
+
+def note_thread_disk_full(error: BaseException) -> None:
+  """Records that a writer thread died of a full disk."""
+  _thread_disk_full.append(error)
+
+
+def raise_if_thread_disk_full() -> None:
+  """Raises, in the calling thread, the full-disk error a writer thread died of."""
+  if _thread_disk_full:
+    raise OSError(errno.ENOSPC, f"a writer thread stopped: {_thread_disk_full[0]}")
+
+
 def disk_full(error: BaseException) -> bool:
   """Whether ``error``, or an error it was raised from, is "no space left on device" (Orbax
   and TensorStore report it as text inside their own exception types)."""

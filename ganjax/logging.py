@@ -9,6 +9,7 @@ import sys
 import numpy as np
 from PIL import Image
 
+from ganjax.errors import raise_if_thread_disk_full
 from ganjax.workdir import write_atomically
 
 METRICS_FILE = "metrics.jsonl"
@@ -124,11 +125,15 @@ class RunWriter:
     self._jsonl.flush()
     for key, value in metrics.items():
       if math.isfinite(value):  # a rejected step's NaN stays in the JSONL, not in TensorBoard
+        # TensorBoard's writer thread may have died of a full disk: its full queue would
+        # block this put for ever
+        raise_if_thread_disk_full()
         self._tb.add_scalar(key, value, step)
 
   def samples(self, step: int, grid: np.ndarray) -> str:
     path = os.path.join(self.workdir, "samples", f"step_{step:07d}.png")
     save_image(path, grid)
+    raise_if_thread_disk_full()
     self._tb.add_image("samples", grid, step, dataformats="HWC")
     return path
 
