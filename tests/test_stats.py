@@ -243,3 +243,22 @@ def test_eval_curves_final_best_and_value_at_fixed_training_times(tmp_path):
   assert curves.plot(str(tmp_path / "curves.png"), sweep, found)
   assert (tmp_path / "curves.png").stat().st_size > 0
   assert curves.collect(sweep, {}) == {} and curves.markdown(sweep, {}, None) == []
+
+
+STUDIES_WITH_RESULTS = ("blur", "cg_vs_adam", "conditioning", "mlp_vs_dcgan",
+                        "orthogonal_gradients", "orthogonal_gradients_balanced", "supervision",
+                        "supervision_salimans", "supervision_salimans_mnist")
+
+
+@pytest.mark.parametrize("study", STUDIES_WITH_RESULTS)
+def test_committed_reports_paired_tables_recompute_from_their_results(study):
+  """docs/findings.md quotes these tables: each must equal what its results.csv gives."""
+  import os
+  from ganjax import sweep as sweep_lib
+  root = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
+  config = sweep_lib.load(os.path.join(root, "experiments", "ablations", f"{study}.py"))
+  results = os.path.join(root, "docs", "results", study)
+  table = comparisons.paired_markdown(config, report.read_csv(f"{results}/results.csv", config))
+  text = open(f"{results}/report.md").read()
+  rows = [line for line in table if line.startswith("| ") and "reference" not in line]
+  assert rows and all(row in text for row in rows)
